@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ClickHouse } from '../clickhouse/clickhouse.ts';
+import { validate } from '../validation/issues.ts';
+import { buildCostReportQuery, COST_DIMENSIONS, type CostDimension } from './cost-report-query.ts';
+import { invalidRequest } from './http-errors.ts';
+
+const timestamp = z.iso
+  .datetime({ offset: true, message: 'must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-01T00:00:00Z' })
+  .transform((text) => Date.parse(text));
+
+const costReportQuery = z
+  .object({
+    from: timestamp,
+    to: timestamp,
+    group_by: z
+      .string()
+      .optional()
+      .transform((text) => (text ? text.split(',').map((item) => item.trim()).filter(Boolean) : []))
+      .pipe(
+        z
+          .array(z.enum(COST_DIMENSIONS, { message: `must be among ${COST_DIMENSIONS.join(', ')}` }))
+          .refine((dimensions) => new Set(dimensions).size === dimensions.length, 'must not repeat a dimension'),
+      ),
+  })
+  .refine((query) => query.from < query.to, { path: ['to'], message: 'must be after from' });
+
+const costRow = z
+  .object({
+    total_cost: z.string(),
+    events: z.coerce.number(),
+    total_input_tokens: z.coerce.number(),
+    total_output_tokens: z.coerce.number(),
+    unpriced_events: z.coerce.number(),
+  })
+  .catchall(z.string());
+
+/** Reports over stored usage (role reader). Money is returned as exact decimal strings. */
+export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouse }): void {
+  app.get('/v1/reports/cost', { config: { role: 'reader' } }, async (request) => {
+    const query = validate(costReportQuery, request.query);
+    if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
+    const { from, to, group_by: groupBy } = query.value;
+    const built = buildCostReportQuery({ from, to, groupBy });
+    const rows = await deps.clickhouse.query({ name: 'cost_report', sql: built.sql, params: built.params, schema: costRow });
+    return {
+      currency: 'USD',
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      group_by: groupBy,
+      rows: rows.map((row) => ({
+        // '' in storage means "not attributed": shown as null, never hidden.
+        ...Object.fromEntries(groupBy.map((dimension: CostDimension) => [dimension, row[dimension] === '' ? null : row[dimension]])),
+        cost: row.total_cost,
+        events: row.events,
+        input_tokens: row.total_input_tokens,
+        output_tokens: row.total_output_tokens,
+        unpriced_events: row.unpriced_events,
+      })),
+    };
+  });
+}

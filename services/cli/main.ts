@@ -1,0 +1,188 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createClickHouse } from '../clickhouse/clickhouse.ts';
+import { migrate, readMigrations } from '../clickhouse/migrations.ts';
+import { loadConfig, type SpendlineConfig } from '../config/config.ts';
+import { fetchBrokerJars, localBrokerPid, startLocalBroker, stopLocalBrokerIn, type LocalBroker } from '../kafka/local-broker.ts';
+import { createLogger, type Logger } from '../logging/logger.ts';
+import { KAFKA_LIB_DIR, KAFKA_POM, SQL_DIR } from '../project-paths.ts';
+import { SERVICE_NAMES, startProcess, type ServiceName } from '../runtime/spendline-process.ts';
+
+/**
+ * The `spendline` command: the composition root. It is the only place that
+ * reads process.env; everything below gets typed configuration.
+ */
+
+const USAGE = `usage: spendline <command>
+
+  start                 run ingest, enricher, sink and the API in one process, on the
+                        local Kafka broker (unless KAFKA_BROKERS is set) and embedded
+                        ClickHouse (unless CLICKHOUSE_URL is set)
+  ingest | enricher | sink | api
+                        run one service alone (distributed deployment)
+  migrate               apply the ClickHouse migrations in sql/ and exit
+  kafka fetch           resolve the Kafka broker jars with Maven
+  kafka start           start the local broker in the background
+  kafka stop            stop the local broker
+  kafka status          say whether the local broker runs
+
+Configuration is read from the environment; see README.md.`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, subcommand] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  const loaded = loadConfig(process.env);
+  if (!loaded.ok) {
+    process.stderr.write(`spendline: invalid configuration\n${loaded.issues.map((issue) => `  ${issue.path || 'environment'}: ${issue.message}`).join('\n')}\n`);
+    return 2;
+  }
+  const config = loaded.value;
+  const log = createLogger(config.logLevel);
+
+  switch (command) {
+    case 'start':
+      return runServices(config, new Set(SERVICE_NAMES), log, { allowLocalBroker: true, generateToken: true });
+    case 'ingest':
+    case 'enricher':
+    case 'sink':
+    case 'api':
+      return runServices(config, new Set([command]), log, { allowLocalBroker: false, generateToken: false });
+    case 'migrate':
+      return runMigrations(config, log);
+    case 'kafka':
+      return runKafkaCommand(subcommand, config, log);
+    default:
+      process.stderr.write(`spendline: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+async function runServices(
+  config: SpendlineConfig,
+  services: ReadonlySet<ServiceName>,
+  log: Logger,
+  mode: { allowLocalBroker: boolean; generateToken: boolean },
+): Promise<number> {
+  const alone = services.size === 1;
+  if (alone && (services.has('sink') || services.has('api')) && config.clickhouse.url === null) {
+    process.stderr.write('spendline: a sink or api running alone needs CLICKHOUSE_URL (embedded chDB belongs to one process; `spendline start` runs everything in one)\n');
+    return 2;
+  }
+  const printedToken = mode.generateToken ? ensureAdminToken(config) : null;
+  const effective = printedToken ? { ...config, auth: { ...config.auth, adminToken: printedToken.token } } : config;
+  if (alone && (services.has('ingest') || services.has('api')) && !effective.auth.adminToken && effective.auth.readerTokens.length + effective.auth.ingestTokens.length === 0) {
+    process.stderr.write('spendline: no bearer token configured; set SPENDLINE_ADMIN_TOKEN (or SPENDLINE_INGEST_TOKENS / SPENDLINE_READER_TOKENS)\n');
+    return 2;
+  }
+
+  let broker: LocalBroker | null = null;
+  let brokers = config.kafka.brokers;
+  if (brokers === null) {
+    const kafkaDir = join(config.dataDir, 'kafka');
+    if (!mode.allowLocalBroker && localBrokerPid(kafkaDir) === null) {
+      process.stderr.write('spendline: KAFKA_BROKERS is not set and no local broker runs; set KAFKA_BROKERS, or run `spendline kafka start` first\n');
+      return 2;
+    }
+    broker = await startLocalBroker({ pom: KAFKA_POM, libDir: KAFKA_LIB_DIR, dataDir: kafkaDir, port: config.kafka.localPort, javaHome: process.env['JAVA_HOME'] }, log.child({ component: 'local-kafka' }));
+    brokers = broker.brokers;
+  }
+
+  let running;
+  try {
+    running = await startProcess({ config: effective, services, brokers, log });
+  } catch (err) {
+    log.fatal({ err }, 'spendline failed to start');
+    await broker?.stop();
+    return 1;
+  }
+  process.stdout.write(`\nSpendline is running at ${running.url} (${[...services].join(', ')})\n`);
+  if (printedToken?.fresh) process.stdout.write(`Admin token (shown once, kept in ${printedToken.file}): ${printedToken.token}\n\n`);
+  else if (printedToken) process.stdout.write(`Admin token: the one generated earlier, kept in ${printedToken.file}\n\n`);
+
+  const outcome = await new Promise<{ signal: string } | { fatal: Error }>((resolve) => {
+    process.once('SIGINT', () => resolve({ signal: 'SIGINT' }));
+    process.once('SIGTERM', () => resolve({ signal: 'SIGTERM' }));
+    void running.fatal.then((fatal) => resolve({ fatal }));
+  });
+  if ('fatal' in outcome) log.fatal({ err: outcome.fatal }, 'a consumer stopped for good; exiting so a supervisor can restart spendline');
+  else log.info({ signal: outcome.signal }, 'shutting down');
+  const forceExit = () => {
+    log.warn('second signal: exiting without a clean shutdown');
+    process.exit(130);
+  };
+  process.once('SIGINT', forceExit);
+  process.once('SIGTERM', forceExit);
+  try {
+    await running.stop();
+    await broker?.stop();
+  } catch (err) {
+    log.error({ err }, 'shutdown failed');
+    return 1;
+  }
+  return 'fatal' in outcome ? 1 : 0;
+}
+
+/**
+ * With no token configured, `spendline start` makes an admin token once per
+ * data directory and keeps it (mode 0600) so restarts keep working with it.
+ */
+function ensureAdminToken(config: SpendlineConfig): { token: string; file: string; fresh: boolean } | null {
+  const { adminToken, readerTokens, ingestTokens } = config.auth;
+  if (adminToken || readerTokens.length > 0 || ingestTokens.length > 0) return null;
+  const file = join(config.dataDir, 'admin-token');
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), file, fresh: false };
+  mkdirSync(config.dataDir, { recursive: true });
+  const token = `sl_admin_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { token, file, fresh: true };
+}
+
+async function runMigrations(config: SpendlineConfig, log: Logger): Promise<number> {
+  const clickhouse = createClickHouse(config.clickhouse, log);
+  try {
+    const applied = await migrate(clickhouse, readMigrations(SQL_DIR), log);
+    process.stdout.write(applied.length > 0 ? `applied migrations ${applied.join(', ')}\n` : 'schema is up to date\n');
+    return 0;
+  } finally {
+    await clickhouse.close();
+  }
+}
+
+async function runKafkaCommand(subcommand: string | undefined, config: SpendlineConfig, log: Logger): Promise<number> {
+  const dataDir = join(config.dataDir, 'kafka');
+  switch (subcommand) {
+    case 'fetch':
+      fetchBrokerJars({ pom: KAFKA_POM, libDir: KAFKA_LIB_DIR }, log);
+      process.stdout.write(`Kafka broker jars are in ${KAFKA_LIB_DIR}\n`);
+      return 0;
+    case 'start': {
+      const broker = await startLocalBroker({ pom: KAFKA_POM, libDir: KAFKA_LIB_DIR, dataDir, port: config.kafka.localPort, detached: true, javaHome: process.env['JAVA_HOME'] }, log);
+      process.stdout.write(`local Kafka broker running at ${broker.brokers.join(',')} (pid ${broker.pid}); stop it with: npm run -s spendline -- kafka stop\n`);
+      return 0;
+    }
+    case 'stop':
+      process.stdout.write((await stopLocalBrokerIn(dataDir)) ? 'local Kafka broker stopped\n' : 'no local Kafka broker was running\n');
+      return 0;
+    case 'status': {
+      const pid = localBrokerPid(dataDir);
+      process.stdout.write(pid === null ? 'local Kafka broker is not running\n' : `local Kafka broker runs at 127.0.0.1:${config.kafka.localPort} (pid ${pid})\n`);
+      return pid === null ? 1 : 0;
+    }
+    default:
+      process.stderr.write(`spendline: kafka needs one of fetch, start, stop, status\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`spendline: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,166 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { validate, type Validated } from '../validation/issues.ts';
+
+/**
+ * Every setting Spendline reads, parsed once from the environment by the
+ * composition root (services/cli) and passed down as typed values. Nothing
+ * else reads process.env. All problems are reported at once.
+ */
+
+const integer = (min: number, max: number) => z.coerce.number().int('must be a whole number').min(min).max(max);
+const list = z
+  .string()
+  .transform((text) => text.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a ClickHouse identifier: letters, digits and _ only');
+const token = z.string().min(16, 'must be at least 16 characters: tokens guard cost data');
+
+const envSchema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Local state of the embedded default: the local broker's log dirs, chDB data, a generated token. */
+  SPENDLINE_DATA_DIR: z.string().default('.spendline'),
+
+  /** Comma-separated bootstrap brokers. Unset: Spendline starts and uses its own local broker. */
+  KAFKA_BROKERS: list.optional(),
+  KAFKA_CLIENT_ID: z.string().min(1).default('spendline'),
+  /** Prepended to every topic name, to share a cluster between installations (and isolate tests). */
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'must use letters, digits, ".", "_" or "-" only').default(''),
+  /** Partitions of topics Spendline creates; the unit of consumer parallelism. */
+  KAFKA_TOPIC_PARTITIONS: integer(1, 1024).default(3),
+  /** Replication of topics Spendline creates. Unset: 3, or the broker count if the cluster is smaller. */
+  KAFKA_REPLICATION_FACTOR: integer(1, 16).optional(),
+  /** Client port of the local broker (its controller listens on the next port). */
+  LOCAL_KAFKA_PORT: integer(1024, 65534).default(19092),
+
+  /** http(s)://host:port of a ClickHouse server. Unset: embedded chDB in SPENDLINE_DATA_DIR/chdb. */
+  CLICKHOUSE_URL: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' }).optional(),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: identifier.default('spendline'),
+
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: integer(0, 65535).default(8080),
+
+  /** Bearer token with every role. Unset and no other token: `spendline start` generates one. */
+  SPENDLINE_ADMIN_TOKEN: token.optional(),
+  /** Comma-separated tokens allowed to read reports. */
+  SPENDLINE_READER_TOKENS: list.pipe(z.array(token)).default([]),
+  /** Comma-separated tokens allowed to post events only (give these to gateways). */
+  SPENDLINE_INGEST_TOKENS: list.pipe(z.array(token)).default([]),
+
+  /** Most events one POST /v1/events may carry. */
+  INGEST_MAX_BATCH_EVENTS: integer(1, 100_000).default(1000),
+  /** Largest request body accepted, in bytes. */
+  INGEST_MAX_BODY_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** How long a POST waits for Kafka's acknowledgement before answering 503. */
+  INGEST_PRODUCE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+
+  ENRICHER_GROUP_ID: z.string().min(1).default('spendline-enricher'),
+  SINK_GROUP_ID: z.string().min(1).default('spendline-sink'),
+  /** Most rows in one ClickHouse insert. */
+  SINK_MAX_BATCH_ROWS: integer(1, 1_000_000).default(10_000),
+  /** Longest the sink waits to fill a batch before inserting what it has (bounds ingest-to-queryable delay). */
+  SINK_MAX_WAIT_MS: integer(10, 60_000).default(500),
+  /** Bytes the sink waits for before inserting early (bounds insert rate under load). */
+  SINK_MIN_BATCH_BYTES: integer(1, 64 * 1024 * 1024).default(256 * 1024),
+});
+
+export interface KafkaConfig {
+  /** null: use the local broker Spendline starts. */
+  readonly brokers: readonly string[] | null;
+  readonly clientId: string;
+  readonly topicPrefix: string;
+  readonly partitions: number;
+  /** null: min(3, brokers in the cluster). */
+  readonly replicationFactor: number | null;
+  readonly localPort: number;
+}
+
+export interface ClickHouseConfig {
+  /** null: embedded chDB at chdbPath. */
+  readonly url: string | null;
+  readonly username: string;
+  readonly password: string;
+  readonly database: string;
+  readonly chdbPath: string;
+}
+
+export interface AuthConfig {
+  readonly adminToken: string | null;
+  readonly readerTokens: readonly string[];
+  readonly ingestTokens: readonly string[];
+}
+
+export interface IngestConfig {
+  readonly maxBatchEvents: number;
+  readonly maxBodyBytes: number;
+  readonly produceTimeoutMs: number;
+}
+
+export interface SinkConfig {
+  readonly groupId: string;
+  readonly maxBatchRows: number;
+  readonly maxWaitMs: number;
+  readonly minBatchBytes: number;
+}
+
+export interface SpendlineConfig {
+  readonly logLevel: string;
+  readonly dataDir: string;
+  readonly kafka: KafkaConfig;
+  readonly clickhouse: ClickHouseConfig;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly auth: AuthConfig;
+  readonly ingest: IngestConfig;
+  readonly enricher: { readonly groupId: string };
+  readonly sink: SinkConfig;
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Validated<SpendlineConfig> {
+  // Empty variables count as unset, the way shells and compose files leave them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = validate(envSchema, present);
+  if (!parsed.ok) return parsed;
+  const e = parsed.value;
+  const dataDir = resolve(e.SPENDLINE_DATA_DIR);
+  return {
+    ok: true,
+    value: {
+      logLevel: e.LOG_LEVEL,
+      dataDir,
+      kafka: {
+        brokers: e.KAFKA_BROKERS && e.KAFKA_BROKERS.length > 0 ? e.KAFKA_BROKERS : null,
+        clientId: e.KAFKA_CLIENT_ID,
+        topicPrefix: e.KAFKA_TOPIC_PREFIX,
+        partitions: e.KAFKA_TOPIC_PARTITIONS,
+        replicationFactor: e.KAFKA_REPLICATION_FACTOR ?? null,
+        localPort: e.LOCAL_KAFKA_PORT,
+      },
+      clickhouse: {
+        url: e.CLICKHOUSE_URL ?? null,
+        username: e.CLICKHOUSE_USER,
+        password: e.CLICKHOUSE_PASSWORD,
+        database: e.CLICKHOUSE_DATABASE,
+        chdbPath: resolve(dataDir, 'chdb'),
+      },
+      http: { host: e.HOST, port: e.PORT },
+      auth: {
+        adminToken: e.SPENDLINE_ADMIN_TOKEN ?? null,
+        readerTokens: e.SPENDLINE_READER_TOKENS,
+        ingestTokens: e.SPENDLINE_INGEST_TOKENS,
+      },
+      ingest: {
+        maxBatchEvents: e.INGEST_MAX_BATCH_EVENTS,
+        maxBodyBytes: e.INGEST_MAX_BODY_BYTES,
+        produceTimeoutMs: e.INGEST_PRODUCE_TIMEOUT_MS,
+      },
+      enricher: { groupId: e.ENRICHER_GROUP_ID },
+      sink: {
+        groupId: e.SINK_GROUP_ID,
+        maxBatchRows: e.SINK_MAX_BATCH_ROWS,
+        maxWaitMs: e.SINK_MAX_WAIT_MS,
+        minBatchBytes: e.SINK_MIN_BATCH_BYTES,
+      },
+    },
+  };
+}

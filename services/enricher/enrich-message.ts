@@ -1,0 +1,46 @@
+import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
+import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
+import { SCHEMA_NAMES } from '../events/schema-names.ts';
+import { usageEventRecord, type UsageEventRecord } from '../events/usage-event.ts';
+import { deadLetterFor, type DeadLetter, type SourceMessage } from '../dlq/dead-letter.ts';
+import { priceEvent } from '../pricing/price-event.ts';
+import { validate } from '../validation/issues.ts';
+
+/** What the enricher does with one raw message: forward it enriched, or park it in the DLQ. */
+export type EnrichOutcome =
+  | { readonly kind: 'enriched'; readonly eventId: string; readonly enriched: EnrichedUsageEvent; readonly value: Buffer }
+  | { readonly kind: 'dead'; readonly letter: DeadLetter };
+
+/**
+ * decode → validate → price → encode, for one message of usage.raw.v1. Pure
+ * apart from the clock passed in; never throws for bad input.
+ */
+export function enrichMessage(source: SourceMessage, registry: AvroSchemaRegistry, now: number): EnrichOutcome {
+  const dead = (code: DeadLetter['reason_code'], reason: string): EnrichOutcome => ({
+    kind: 'dead',
+    letter: deadLetterFor('enricher', source, code, reason, now),
+  });
+  if (source.value === null || source.value.length === 0) return dead('undecodable', 'message has no value');
+  const decoded = registry.decode<UsageEventRecord>(SCHEMA_NAMES.usageEvent, source.value);
+  if (!decoded.ok) return dead('undecodable', decoded.reason);
+  const checked = validate(usageEventRecord, decoded.value);
+  if (!checked.ok) return dead('invalid_event', checked.issues.map((issue) => `${issue.path || 'event'}: ${issue.message}`).join('; '));
+
+  const event = checked.value;
+  const pricing = priceEvent(event);
+  const enriched: EnrichedUsageEvent = {
+    event,
+    received_at: Number(source.timestamp),
+    enriched_at: now,
+    cost: pricing.status === 'priced' ? pricing.cost : '0',
+    currency: 'USD',
+    cost_status: pricing.status,
+    unpriced_reason: pricing.status === 'unpriced' ? pricing.reason : null,
+    price_version: pricing.priceVersion,
+  };
+  try {
+    return { kind: 'enriched', eventId: event.event_id, enriched, value: registry.encode(SCHEMA_NAMES.enrichedUsageEvent, enriched) };
+  } catch (err) {
+    return dead('invalid_event', `enriched event does not fit its schema: ${(err as Error).message}`);
+  }
+}

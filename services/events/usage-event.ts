@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import { parseDecimal } from '../money/decimal.ts';
+
+/**
+ * The usage event, in the two forms Spendline accepts it:
+ *
+ * - `usageEventRecord`: the decoded Avro record (occurred_at in epoch ms,
+ *   absent values null). The enricher checks every record from Kafka against
+ *   it, because a gateway producing Avro directly is only held to Avro's types.
+ * - `usageEventJson`: the JSON body of `POST /v1/events` (occurred_at as an
+ *   RFC 3339 string, optional fields may be left out). It normalises into a
+ *   record and then passes the same checks.
+ *
+ * Field names are identical in both forms and in schemas/usage-event-v1.avsc;
+ * test/unit/events/usage-event-schema.test.ts holds them together.
+ */
+
+export const OPERATIONS = ['chat', 'embedding', 'image', 'audio', 'other'] as const;
+export const CALL_STATUSES = ['ok', 'error'] as const;
+
+/** Limits that keep one event small and its tags usable as report dimensions. */
+export const EVENT_LIMITS = {
+  maxIdLength: 128,
+  maxNameLength: 256,
+  maxTags: 50,
+  maxTagKeyLength: 64,
+  maxTagValueLength: 256,
+  maxProviderUsageBytes: 32 * 1024,
+  /** A call longer than a day is a clock or unit error (seconds sent as ms, say). */
+  maxDurationMs: 24 * 60 * 60 * 1000,
+  /** Earliest accepted occurred_at: older values are almost surely a unit error (seconds for ms). */
+  minOccurredAtMs: Date.UTC(2015, 0, 1),
+} as const;
+
+export const TOKEN_FIELDS = [
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'reasoning_tokens',
+  'input_audio_tokens',
+  'output_audio_tokens',
+] as const;
+export type TokenField = (typeof TOKEN_FIELDS)[number];
+
+export const ATTRIBUTION_FIELDS = ['team', 'feature', 'environment', 'user_id', 'session_id', 'agent_run_id', 'api_key_id'] as const;
+
+const tokenCount = z.number().int('must be a whole number').nonnegative('must not be negative').max(Number.MAX_SAFE_INTEGER);
+const durationMs = z.number().int('must be a whole number of milliseconds').nonnegative('must not be negative').max(EVENT_LIMITS.maxDurationMs, 'must be at most one day');
+const name = (max: number) => z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+const optionalName = (max: number = EVENT_LIMITS.maxNameLength) => name(max).nullable();
+const decimalAmount = z.string().superRefine((text, ctx) => {
+  const parsed = parseDecimal(text);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+  else if (parsed.units < 0n) ctx.addIssue({ code: 'custom', message: 'must not be negative' });
+});
+const tags = z
+  .record(name(EVENT_LIMITS.maxTagKeyLength), z.string().max(EVENT_LIMITS.maxTagValueLength, `must be at most ${EVENT_LIMITS.maxTagValueLength} characters`))
+  .refine((value) => Object.keys(value).length <= EVENT_LIMITS.maxTags, `must have at most ${EVENT_LIMITS.maxTags} tags`);
+
+const recordShape = {
+  event_id: name(EVENT_LIMITS.maxIdLength).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  occurred_at: z.number().int().min(EVENT_LIMITS.minOccurredAtMs, 'must not be before 2015-01-01'),
+  provider: name(64),
+  model: name(EVENT_LIMITS.maxNameLength),
+  api_flavor: optionalName(64),
+  operation: z.enum(OPERATIONS),
+  input_tokens: tokenCount,
+  output_tokens: tokenCount,
+  cache_read_tokens: tokenCount,
+  cache_write_tokens: tokenCount,
+  reasoning_tokens: tokenCount,
+  input_audio_tokens: tokenCount,
+  output_audio_tokens: tokenCount,
+  provider_usage: z.string().max(EVENT_LIMITS.maxProviderUsageBytes, `must be at most ${EVENT_LIMITS.maxProviderUsageBytes} bytes of JSON`).nullable(),
+  latency_ms: durationMs.nullable(),
+  ttft_ms: durationMs.nullable(),
+  status: z.enum(CALL_STATUSES),
+  error_code: optionalName(128),
+  team: optionalName(),
+  feature: optionalName(),
+  environment: optionalName(),
+  user_id: optionalName(),
+  session_id: optionalName(),
+  agent_run_id: optionalName(),
+  api_key_id: optionalName(),
+  tags,
+  gateway_id: optionalName(),
+  reported_cost: decimalAmount.nullable(),
+};
+
+/**
+ * Cross-field rules: sub-classes are parts of their totals (never added on
+ * top), so a sender using another convention is told instead of double counted.
+ */
+function checkConsistency(event: UsageEventRecord, ctx: z.RefinementCtx): void {
+  const inputParts = event.cache_read_tokens + event.cache_write_tokens + event.input_audio_tokens;
+  if (inputParts > event.input_tokens) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['input_tokens'],
+      message: `must include cache_read_tokens, cache_write_tokens and input_audio_tokens (their sum ${inputParts} exceeds input_tokens ${event.input_tokens})`,
+    });
+  }
+  const outputParts = event.reasoning_tokens + event.output_audio_tokens;
+  if (outputParts > event.output_tokens) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['output_tokens'],
+      message: `must include reasoning_tokens and output_audio_tokens (their sum ${outputParts} exceeds output_tokens ${event.output_tokens})`,
+    });
+  }
+  if (event.ttft_ms !== null && event.latency_ms !== null && event.ttft_ms > event.latency_ms) {
+    ctx.addIssue({ code: 'custom', path: ['ttft_ms'], message: `must not exceed latency_ms (${event.latency_ms})` });
+  }
+}
+
+export const usageEventRecord = z.object(recordShape).superRefine(checkConsistency);
+export type UsageEventRecord = z.infer<z.ZodObject<typeof recordShape>>;
+
+const absentAsNull = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === undefined || value === '' ? null : value), schema.nullable());
+const trimmedName = (max: number = EVENT_LIMITS.maxNameLength) =>
+  z.preprocess((value) => (typeof value === 'string' ? value.trim() : value), name(max));
+
+/**
+ * JSON form of a usage event, as POST /v1/events takes it: the record's own
+ * field checks, plus defaults, trimming and the RFC 3339 timestamp. Unknown
+ * fields are rejected so a misspelt token class cannot vanish.
+ */
+export const usageEventJson = z
+  .strictObject({
+    ...recordShape,
+    occurred_at: z.iso
+      .datetime({ offset: true, message: 'must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-23T10:15:00Z' })
+      .transform((text) => Date.parse(text))
+      .pipe(recordShape.occurred_at),
+    provider: trimmedName(64).transform((value) => value.toLowerCase()),
+    model: trimmedName(),
+    api_flavor: absentAsNull(name(64)),
+    operation: recordShape.operation.default('chat'),
+    input_tokens: tokenCount.default(0),
+    output_tokens: tokenCount.default(0),
+    cache_read_tokens: tokenCount.default(0),
+    cache_write_tokens: tokenCount.default(0),
+    reasoning_tokens: tokenCount.default(0),
+    input_audio_tokens: tokenCount.default(0),
+    output_audio_tokens: tokenCount.default(0),
+    provider_usage: z
+      .record(z.string(), z.unknown(), { message: 'must be the provider usage JSON object' })
+      .optional()
+      .transform((value) => (value === undefined ? null : JSON.stringify(value)))
+      .pipe(recordShape.provider_usage),
+    latency_ms: absentAsNull(durationMs),
+    ttft_ms: absentAsNull(durationMs),
+    status: recordShape.status.default('ok'),
+    error_code: absentAsNull(trimmedName(128)),
+    team: absentAsNull(trimmedName()),
+    feature: absentAsNull(trimmedName()),
+    environment: absentAsNull(trimmedName()),
+    user_id: absentAsNull(name(EVENT_LIMITS.maxNameLength)),
+    session_id: absentAsNull(name(EVENT_LIMITS.maxNameLength)),
+    agent_run_id: absentAsNull(name(EVENT_LIMITS.maxNameLength)),
+    api_key_id: absentAsNull(name(EVENT_LIMITS.maxNameLength)),
+    tags: tags.default({}),
+    gateway_id: absentAsNull(name(EVENT_LIMITS.maxNameLength)),
+    reported_cost: absentAsNull(
+      z.string({ message: 'must be a decimal string such as "0.0125" (a JSON number would lose precision)' }).pipe(decimalAmount),
+    ),
+  })
+  .superRefine(checkConsistency);
+
+export type UsageEventJson = z.input<typeof usageEventJson>;
+
+/** The JSON form of a record, as reports and the DLQ tooling show it. */
+export function usageEventToJson(event: UsageEventRecord): Record<string, unknown> {
+  return {
+    ...event,
+    occurred_at: new Date(event.occurred_at).toISOString(),
+    provider_usage: event.provider_usage === null ? undefined : (JSON.parse(event.provider_usage) as unknown),
+  };
+}

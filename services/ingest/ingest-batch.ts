@@ -1,0 +1,51 @@
+import { usageEventJson, type UsageEventRecord } from '../events/usage-event.ts';
+import { validate, type FieldIssue } from '../validation/issues.ts';
+
+/** The verdict on one event of a POST /v1/events batch, in request order. */
+export type EventResult =
+  | { readonly index: number; readonly event_id: string; readonly status: 'accepted' }
+  | { readonly index: number; readonly event_id: string | null; readonly status: 'rejected'; readonly errors: readonly FieldIssue[] };
+
+export type ParsedBatch =
+  | { readonly ok: true; readonly accepted: readonly UsageEventRecord[]; readonly results: readonly EventResult[] }
+  | { readonly ok: false; readonly status: 400 | 413; readonly code: string; readonly message: string; readonly issues?: readonly FieldIssue[] };
+
+export interface BatchLimits {
+  readonly maxEvents: number;
+  /** Events may not claim to have happened further in the future than this (clock skew allowance). */
+  readonly maxFutureSkewMs: number;
+}
+
+/**
+ * Validates a request body: a JSON array of events or `{ "events": [...] }`.
+ * Each event is judged on its own, so one bad event never costs the others.
+ */
+export function parseIngestBatch(body: unknown, limits: BatchLimits, now: number): ParsedBatch {
+  const events = Array.isArray(body) ? body : isEnvelope(body) ? body.events : null;
+  if (events === null) {
+    return { ok: false, status: 400, code: 'invalid_request', message: 'the body must be a JSON array of events or {"events": [...]}' };
+  }
+  if (events.length === 0) return { ok: false, status: 400, code: 'invalid_request', message: 'the batch holds no events' };
+  if (events.length > limits.maxEvents) {
+    return { ok: false, status: 413, code: 'batch_too_large', message: `the batch holds ${events.length} events; at most ${limits.maxEvents} per request` };
+  }
+  const accepted: UsageEventRecord[] = [];
+  const results = events.map((raw, index): EventResult => {
+    const eventId = typeof raw === 'object' && raw !== null && typeof (raw as { event_id?: unknown }).event_id === 'string'
+      ? (raw as { event_id: string }).event_id
+      : null;
+    const checked = validate(usageEventJson, raw);
+    const issues = checked.ok ? [] : [...checked.issues];
+    if (checked.ok && checked.value.occurred_at > now + limits.maxFutureSkewMs) {
+      issues.push({ path: 'occurred_at', message: `is more than ${Math.round(limits.maxFutureSkewMs / 60_000)} minutes in the future` });
+    }
+    if (!checked.ok || issues.length > 0) return { index, event_id: eventId, status: 'rejected', errors: issues };
+    accepted.push(checked.value);
+    return { index, event_id: checked.value.event_id, status: 'accepted' };
+  });
+  return { ok: true, accepted, results };
+}
+
+function isEnvelope(body: unknown): body is { events: unknown[] } {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && Array.isArray((body as { events?: unknown }).events);
+}

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import type { IngestConfig } from '../config/config.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { HttpError } from '../api/http-errors.ts';
+import { parseIngestBatch } from './ingest-batch.ts';
+import { KafkaUnavailableError, type UsagePublisher } from './usage-publisher.ts';
+
+/** Clock skew allowed on occurred_at before an event is rejected as coming from the future. */
+const MAX_FUTURE_SKEW_MS = 15 * 60 * 1000;
+/** Seconds a client should wait after a 503 before resending the same batch. */
+const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * POST /v1/events (role ingest). Answers only after Kafka acknowledged the
+ * accepted events: 200 when all were accepted, 207 when some were rejected,
+ * 400 when none were; per-event results always say which and why.
+ */
+export function registerIngestRoutes(app: FastifyInstance, deps: { publisher: UsagePublisher; config: IngestConfig; metrics: Metrics }): void {
+  const { publisher, config, metrics } = deps;
+  app.post('/v1/events', { config: { role: 'ingest' }, bodyLimit: config.maxBodyBytes }, async (request, reply) => {
+    const batch = parseIngestBatch(request.body, { maxEvents: config.maxBatchEvents, maxFutureSkewMs: MAX_FUTURE_SKEW_MS }, Date.now());
+    if (!batch.ok) {
+      metrics.eventsRejected.inc({ reason: batch.code });
+      throw new HttpError(batch.status, batch.code, batch.message, batch.issues ? { issues: batch.issues } : {});
+    }
+    const rejected = batch.results.length - batch.accepted.length;
+    if (batch.accepted.length > 0) {
+      try {
+        await publisher.publish(batch.accepted);
+      } catch (err) {
+        if (!(err instanceof KafkaUnavailableError)) throw err;
+        metrics.eventsRejected.inc({ reason: 'kafka_unavailable' }, batch.results.length);
+        throw new HttpError(503, 'kafka_unavailable', 'events could not be stored durably, so none were accepted; resend the same batch (event_id makes resending safe)', {
+          headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
+        });
+      }
+    }
+    metrics.eventsAccepted.inc(batch.accepted.length);
+    if (rejected > 0) metrics.eventsRejected.inc({ reason: 'invalid_event' }, rejected);
+    const summary = { accepted: batch.accepted.length, rejected, results: batch.results };
+    if (batch.accepted.length === 0) {
+      return reply.status(400).send({ error: { code: 'invalid_events', message: 'no event in the batch is valid; see results' }, ...summary });
+    }
+    return reply.status(rejected === 0 ? 200 : 207).send(summary);
+  });
+}

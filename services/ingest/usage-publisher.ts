@@ -1,0 +1,95 @@
+import type { Producer } from 'kafkajs';
+import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
+import { SCHEMA_NAMES } from '../events/schema-names.ts';
+import type { UsageEventRecord } from '../events/usage-event.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+
+/** Kafka did not acknowledge in time: none of the batch may be reported as accepted. */
+export class KafkaUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`Kafka did not acknowledge the events: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'KafkaUnavailableError';
+    this.cause = cause;
+  }
+}
+
+export interface UsagePublisherOptions {
+  readonly producer: Producer;
+  readonly topic: string;
+  readonly registry: AvroSchemaRegistry;
+  readonly timeoutMs: number;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+}
+
+/**
+ * Publishes validated usage events to usage.raw.v1 as Avro single-object
+ * messages keyed by event_id, and resolves only when every in-sync replica has
+ * them. Connects lazily, so an ingest process started while Kafka is down
+ * answers 503 until Kafka returns instead of refusing to start.
+ */
+export class UsagePublisher {
+  readonly #options: UsagePublisherOptions;
+  #connecting: Promise<void> | null = null;
+  #connected = false;
+
+  constructor(options: UsagePublisherOptions) {
+    this.#options = options;
+    const { producer } = options;
+    producer.on(producer.events.CONNECT, () => {
+      this.#connected = true;
+    });
+    producer.on(producer.events.DISCONNECT, () => {
+      this.#connected = false;
+    });
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  async publish(events: readonly UsageEventRecord[]): Promise<void> {
+    const { producer, topic, registry, timeoutMs, metrics } = this.#options;
+    const messages = events.map((event) => ({ key: event.event_id, value: registry.encode(SCHEMA_NAMES.usageEvent, event) }));
+    try {
+      await withTimeout(
+        (async () => {
+          await this.connect();
+          await producer.send({ topic, acks: -1, messages });
+        })(),
+        timeoutMs,
+      );
+    } catch (err) {
+      this.#options.log.warn({ err, events: events.length }, 'publishing to Kafka failed');
+      throw new KafkaUnavailableError(err);
+    }
+    metrics.messagesProduced.inc({ topic }, messages.length);
+  }
+
+  async connect(): Promise<void> {
+    if (this.#connected) return;
+    this.#connecting ??= this.#options.producer.connect().finally(() => {
+      this.#connecting = null;
+    });
+    await this.#connecting;
+  }
+
+  async close(): Promise<void> {
+    await this.#options.producer.disconnect();
+  }
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+    // The abandoned send may still fail later; its error is already reported through the race.
+    work.catch(() => {});
+  }
+}

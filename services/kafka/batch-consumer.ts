@@ -1,0 +1,118 @@
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from '../logging/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { StoppedError } from '../retry/retry.ts';
+
+export interface BatchContext {
+  readonly topic: string;
+  readonly partition: number;
+  /** Keeps the group membership alive during long work. */
+  heartbeat(): Promise<void>;
+  /** False once stop() was called: long retries should give up (uncommitted work is redone later). */
+  isRunning(): boolean;
+}
+
+/**
+ * Handles one batch of one partition and resolves only when its effects are
+ * durable (rows in ClickHouse, messages acknowledged by Kafka). Throwing
+ * StoppedError abandons the batch without committing it.
+ */
+export type BatchHandler = (messages: readonly KafkaMessage[], context: BatchContext) => Promise<void>;
+
+export interface BatchConsumerOptions {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly handle: BatchHandler;
+  /** Partitions handled at once. */
+  readonly concurrency?: number;
+  /** Broker-side batching: wait up to maxWaitMs for at least minBytes. */
+  readonly minBytes?: number;
+  readonly maxWaitMs?: number;
+  readonly maxBytesPerPartition?: number;
+  /** Called when kafkajs gives up on the consumer for good; the process should exit and be restarted. */
+  readonly onFatal?: (err: Error) => void;
+}
+
+/**
+ * A thin kafkajs loop: it owns batching and offsets only. Offsets are
+ * committed after the handler's effects are durable, never before, so a crash
+ * replays work instead of losing it.
+ */
+export class BatchConsumer {
+  readonly #consumer: Consumer;
+  readonly #options: BatchConsumerOptions;
+  readonly #log: Logger;
+  readonly #metrics: Metrics;
+  #running = false;
+  #joined = false;
+
+  constructor(kafka: Kafka, options: BatchConsumerOptions, log: Logger, metrics: Metrics) {
+    this.#options = options;
+    this.#log = log;
+    this.#metrics = metrics;
+    this.#consumer = kafka.consumer({
+      groupId: options.groupId,
+      // A member that vanished without leaving (a kill -9) holds its partitions until this expires.
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: 1_000,
+      minBytes: options.minBytes ?? 1,
+      maxWaitTimeInMs: options.maxWaitMs ?? 500,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+    });
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.#joined = true;
+      this.#log.info({ memberId: payload.memberId, assignment: payload.memberAssignment }, 'joined consumer group');
+    });
+    this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
+      this.#joined = false;
+      this.#log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      if (!payload.restart && this.#running) options.onFatal?.(payload.error);
+    });
+  }
+
+  /** True once the consumer has joined its group and while it runs. */
+  get ready(): boolean {
+    return this.#running && this.#joined;
+  }
+
+  async start(): Promise<void> {
+    const { topic, groupId } = this.#options;
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({ topic, fromBeginning: true });
+    this.#running = true;
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.#options.concurrency ?? 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (batch.isEmpty() || !isRunning() || isStale()) return;
+        const context: BatchContext = {
+          topic: batch.topic,
+          partition: batch.partition,
+          heartbeat,
+          isRunning: () => this.#running && isRunning() && !isStale(),
+        };
+        try {
+          await this.#options.handle(batch.messages, context);
+        } catch (err) {
+          if (err instanceof StoppedError) return;
+          throw err;
+        }
+        const last = batch.lastOffset();
+        await this.#consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        resolveOffset(last);
+        this.#metrics.messagesConsumed.inc({ group: groupId, topic: batch.topic }, batch.messages.length);
+        this.#metrics.consumerLag.set({ group: groupId, topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+      },
+    });
+  }
+
+  /** Finishes the batch in hand (or abandons a retry loop), then leaves the group. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#consumer.disconnect();
+  }
+}
+
+export type { KafkaMessage };

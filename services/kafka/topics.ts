@@ -1,0 +1,55 @@
+import type { Admin } from 'kafkajs';
+
+/** The topics of the usage pipeline; names carry the schema's major version. */
+export interface Topics {
+  readonly raw: string;
+  readonly enriched: string;
+  readonly dlq: string;
+}
+
+export function topicNames(prefix: string): Topics {
+  return {
+    raw: `${prefix}usage.raw.v1`,
+    enriched: `${prefix}usage.enriched.v1`,
+    dlq: `${prefix}usage.dlq.v1`,
+  };
+}
+
+export interface TopicLayout {
+  readonly partitions: number;
+  /** null: 3, or every broker when the cluster has fewer. */
+  readonly replicationFactor: number | null;
+}
+
+/**
+ * Creates the pipeline topics that do not exist yet; existing topics are left
+ * as they are (partitions are never changed behind an operator's back).
+ * Keys are event ids, so retention-based deletion is right; the DLQ keeps
+ * messages for 30 days so someone can look at them.
+ */
+export async function ensureTopics(admin: Admin, topics: Topics, layout: TopicLayout): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const dayMs = 24 * 60 * 60 * 1000;
+  const wanted = [
+    { topic: topics.raw, retentionMs: 7 * dayMs },
+    { topic: topics.enriched, retentionMs: 7 * dayMs },
+    { topic: topics.dlq, retentionMs: 30 * dayMs },
+  ].filter(({ topic }) => !existing.has(topic));
+  if (wanted.length === 0) return [];
+  // kafkajs speaks CreateTopics v3, which predates "-1 = broker default", so the factor is chosen here.
+  const replicationFactor = layout.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: wanted.map(({ topic, retentionMs }) => ({
+      topic,
+      numPartitions: layout.partitions,
+      replicationFactor,
+      configEntries: [
+        { name: 'retention.ms', value: String(retentionMs) },
+        // With acks=all, a write is durable only once it reached this many replicas.
+        ...(replicationFactor >= 3 ? [{ name: 'min.insync.replicas', value: '2' }] : []),
+      ],
+    })),
+  });
+  return wanted.map(({ topic }) => topic);
+}

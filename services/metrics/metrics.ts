@@ -1,0 +1,80 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics of one Spendline process, in a registry of its own (so
+ * tests can build several pipelines in one process). Exposed on GET /metrics.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly eventsAccepted = new Counter({
+    name: 'spendline_ingest_events_accepted_total',
+    help: 'Events accepted by POST /v1/events and acknowledged by Kafka',
+    registers: [this.registry],
+  });
+
+  readonly eventsRejected = new Counter({
+    name: 'spendline_ingest_events_rejected_total',
+    help: 'Events rejected by POST /v1/events, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly messagesProduced = new Counter({
+    name: 'spendline_kafka_messages_produced_total',
+    help: 'Messages acknowledged by Kafka, by topic',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+
+  readonly messagesConsumed = new Counter({
+    name: 'spendline_kafka_messages_consumed_total',
+    help: 'Messages a consumer finished with (written, forwarded or dead-lettered), by consumer group and topic',
+    labelNames: ['group', 'topic'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deadLettered = new Counter({
+    name: 'spendline_dlq_messages_total',
+    help: 'Messages sent to the dead-letter topic, by stage and reason code',
+    labelNames: ['stage', 'reason_code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rowsWritten = new Counter({
+    name: 'spendline_sink_rows_written_total',
+    help: 'Usage rows inserted into ClickHouse',
+    registers: [this.registry],
+  });
+
+  readonly duplicatesSkipped = new Counter({
+    name: 'spendline_sink_duplicates_skipped_total',
+    help: 'Events not inserted because their event_id was already stored or repeated in the batch',
+    registers: [this.registry],
+  });
+
+  readonly insertDuration = new Histogram({
+    name: 'spendline_sink_insert_duration_seconds',
+    help: 'Duration of one ClickHouse batch insert, duplicate check included',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly consumerLag = new Gauge({
+    name: 'spendline_kafka_consumer_lag',
+    help: 'Messages between the last one a consumer handled and the partition end, at the last batch',
+    labelNames: ['group', 'topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retries = new Counter({
+    name: 'spendline_retries_total',
+    help: 'Retried operations (Kafka produce, ClickHouse insert), by operation',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'spendline_' });
+  }
+}

@@ -1,0 +1,8 @@
+import { fileURLToPath } from 'node:url';
+
+/** Where the project's own files live, independent of the working directory. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
+export const SCHEMAS_DIR = fileURLToPath(new URL('../schemas/', import.meta.url));
+export const SQL_DIR = fileURLToPath(new URL('../sql/', import.meta.url));
+export const KAFKA_POM = fileURLToPath(new URL('../deploy/kafka/pom.xml', import.meta.url));
+export const KAFKA_LIB_DIR = fileURLToPath(new URL('../deploy/kafka/lib/', import.meta.url));

@@ -1,0 +1,130 @@
+import type { FastifyInstance } from 'fastify';
+import { buildHttpServer, type ReadinessCheck } from '../api/http-server.ts';
+import { registerReportRoutes } from '../api/report-routes.ts';
+import { BearerTokens } from '../auth/bearer-tokens.ts';
+import { AvroSchemaRegistry } from '../avro/schema-registry.ts';
+import { createClickHouse, type ClickHouse } from '../clickhouse/clickhouse.ts';
+import { migrate, readMigrations } from '../clickhouse/migrations.ts';
+import type { SpendlineConfig } from '../config/config.ts';
+import { Enricher } from '../enricher/enricher.ts';
+import { registerIngestRoutes } from '../ingest/ingest-routes.ts';
+import { UsagePublisher } from '../ingest/usage-publisher.ts';
+import { createIdempotentProducer, createKafka } from '../kafka/kafka-client.ts';
+import { ensureTopics, topicNames } from '../kafka/topics.ts';
+import type { Logger } from '../logging/logger.ts';
+import { Metrics } from '../metrics/metrics.ts';
+import { SCHEMAS_DIR, SQL_DIR } from '../project-paths.ts';
+import { Sink } from '../sink/sink.ts';
+
+export const SERVICE_NAMES = ['ingest', 'enricher', 'sink', 'api'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export interface ProcessOptions {
+  readonly config: SpendlineConfig;
+  readonly services: ReadonlySet<ServiceName>;
+  /** Bootstrap brokers actually used (the configured cluster or the local broker). */
+  readonly brokers: readonly string[];
+  readonly log: Logger;
+  /** Process-level metrics (GC, memory); off when tests build several processes at once. */
+  readonly processMetrics?: boolean;
+}
+
+export interface RunningProcess {
+  /** Base URL the HTTP server listens on. */
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly metrics: Metrics;
+  readonly clickhouse: ClickHouse | null;
+  /** Settles if a consumer dies for good: the process cannot do its work and should exit non-zero. */
+  readonly fatal: Promise<Error>;
+  /** Ordered shutdown: stop intake → drain consumers (the sink flushes its batch) → close clients. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Composition root of one Spendline process running any subset of the
+ * services: builds the Kafka, ClickHouse and HTTP clients once and hands them
+ * down. `spendline start` runs all four in one process (chDB allows one data
+ * directory per process); each also runs alone on a shared Kafka and ClickHouse.
+ */
+export async function startProcess(options: ProcessOptions): Promise<RunningProcess> {
+  const { config, services, log } = options;
+  const metrics = new Metrics({ processMetrics: options.processMetrics ?? true });
+  const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+  const kafka = createKafka({ brokers: options.brokers, clientId: config.kafka.clientId }, log);
+  const topics = topicNames(config.kafka.topicPrefix);
+  let onFatal: (err: Error) => void = () => {};
+  const fatal = new Promise<Error>((resolve) => {
+    onFatal = resolve;
+  });
+
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const created = await ensureTopics(admin, topics, { partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor });
+    if (created.length > 0) log.info({ topics: created }, 'created topics');
+  } finally {
+    await admin.disconnect();
+  }
+
+  const clickhouse = services.has('sink') || services.has('api') ? createClickHouse(config.clickhouse, log) : null;
+  const publisher = services.has('ingest')
+    ? new UsagePublisher({
+        producer: createIdempotentProducer(kafka, 3),
+        topic: topics.raw,
+        registry,
+        timeoutMs: config.ingest.produceTimeoutMs,
+        log: log.child({ component: 'ingest' }),
+        metrics,
+      })
+    : null;
+  const enricher = services.has('enricher') ? new Enricher({ kafka, topics, groupId: config.enricher.groupId, registry, log, metrics, onFatal }) : null;
+  const sink = services.has('sink') && clickhouse ? new Sink({ kafka, clickhouse, topics, registry, config: config.sink, log, metrics, onFatal }) : null;
+
+  const readiness: ReadinessCheck[] = [
+    ...(publisher ? [{ name: 'kafka_producer', check: () => publisher.connected }] : []),
+    ...(enricher ? [{ name: 'enricher', check: () => enricher.ready }] : []),
+    ...(sink ? [{ name: 'sink', check: () => sink.ready }] : []),
+    ...(clickhouse ? [{ name: 'clickhouse', check: () => clickhouse.ping() }] : []),
+  ];
+  const app = buildHttpServer({ log, metrics, tokens: new BearerTokens(config.auth), readiness, bodyLimit: config.ingest.maxBodyBytes });
+  if (publisher) registerIngestRoutes(app, { publisher, config: config.ingest, metrics });
+  if (services.has('api') && clickhouse) registerReportRoutes(app, { clickhouse });
+
+  // Intake stops first; consumers finish (and the sink flushes) their batch in hand; clients close last.
+  const stopAll = async () => {
+    await app.close();
+    await publisher?.close();
+    await enricher?.stop();
+    await sink?.stop();
+    await clickhouse?.close();
+  };
+
+  let url: string;
+  try {
+    if (clickhouse) await migrate(clickhouse, readMigrations(SQL_DIR), log.child({ component: 'migrations' }));
+    if (publisher) {
+      await publisher.connect().catch((err: unknown) => log.warn({ err }, 'Kafka producer not connected yet; POST /v1/events answers 503 until it is'));
+    }
+    await enricher?.start();
+    await sink?.start();
+    url = await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    await stopAll().catch((stopErr: unknown) => log.error({ err: stopErr }, 'cleanup after a failed start failed'));
+    throw err;
+  }
+  log.info({ url, services: [...services] }, 'spendline is serving');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    app,
+    metrics,
+    clickhouse,
+    fatal,
+    stop: () => {
+      stopping ??= stopAll().then(() => log.info('spendline stopped'));
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
+import { formatDateTime64 } from '../clickhouse/clickhouse.ts';
+import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
+import { SCHEMA_NAMES } from '../events/schema-names.ts';
+
+/** A row of usage_events_v1 in JSONEachRow form; absent text is '' (see sql/001). */
+export type UsageRow = Record<string, string | number | null | Record<string, string>> & { readonly event_id: string };
+
+export const USAGE_EVENTS_TABLE = 'usage_events_v1';
+
+export type DecodedEnriched =
+  | { readonly ok: true; readonly enriched: EnrichedUsageEvent }
+  | { readonly ok: false; readonly reason: string };
+
+export function decodeEnriched(registry: AvroSchemaRegistry, value: Buffer | null): DecodedEnriched {
+  if (value === null || value.length === 0) return { ok: false, reason: 'message has no value' };
+  const decoded = registry.decode<EnrichedUsageEvent>(SCHEMA_NAMES.enrichedUsageEvent, value);
+  return decoded.ok ? { ok: true, enriched: decoded.value } : decoded;
+}
+
+export function toUsageRow(enriched: EnrichedUsageEvent, partition: number, offset: string): UsageRow {
+  const e = enriched.event;
+  return {
+    event_id: e.event_id,
+    occurred_at: formatDateTime64(e.occurred_at),
+    received_at: formatDateTime64(enriched.received_at),
+    enriched_at: formatDateTime64(enriched.enriched_at),
+    provider: e.provider,
+    model: e.model,
+    api_flavor: e.api_flavor ?? '',
+    operation: e.operation,
+    input_tokens: e.input_tokens,
+    output_tokens: e.output_tokens,
+    cache_read_tokens: e.cache_read_tokens,
+    cache_write_tokens: e.cache_write_tokens,
+    reasoning_tokens: e.reasoning_tokens,
+    input_audio_tokens: e.input_audio_tokens,
+    output_audio_tokens: e.output_audio_tokens,
+    provider_usage: e.provider_usage ?? '',
+    latency_ms: e.latency_ms,
+    ttft_ms: e.ttft_ms,
+    status: e.status,
+    error_code: e.error_code ?? '',
+    team: e.team ?? '',
+    feature: e.feature ?? '',
+    environment: e.environment ?? '',
+    user_id: e.user_id ?? '',
+    session_id: e.session_id ?? '',
+    agent_run_id: e.agent_run_id ?? '',
+    api_key_id: e.api_key_id ?? '',
+    tags: e.tags,
+    gateway_id: e.gateway_id ?? '',
+    reported_cost: e.reported_cost,
+    cost: enriched.cost,
+    currency: enriched.currency,
+    cost_status: enriched.cost_status,
+    unpriced_reason: enriched.unpriced_reason ?? '',
+    price_version: enriched.price_version,
+    source_partition: partition,
+    source_offset: Number(offset),
+  };
+}
+
+/** Keeps the first row of each event_id; later copies in the same batch are repeats of one event. */
+export function firstPerEventId<T extends { readonly event_id: string }>(rows: readonly T[]): { unique: T[]; repeats: number } {
+  const seen = new Set<string>();
+  const unique = rows.filter((row) => !seen.has(row.event_id) && seen.add(row.event_id));
+  return { unique, repeats: rows.length - unique.length };
+}
