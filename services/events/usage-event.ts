@@ -94,8 +94,10 @@ const recordShape = {
  * top), so a sender using another convention is told instead of double counted.
  */
 function checkConsistency(event: UsageEventRecord, ctx: z.RefinementCtx): void {
+  // zod runs this even when a field failed its own check; compare only counts that are valid.
+  const valid = (...counts: number[]) => counts.every((count) => Number.isSafeInteger(count) && count >= 0);
   const inputParts = event.cache_read_tokens + event.cache_write_tokens + event.input_audio_tokens;
-  if (inputParts > event.input_tokens) {
+  if (valid(event.input_tokens, event.cache_read_tokens, event.cache_write_tokens, event.input_audio_tokens) && inputParts > event.input_tokens) {
     ctx.addIssue({
       code: 'custom',
       path: ['input_tokens'],
@@ -103,14 +105,14 @@ function checkConsistency(event: UsageEventRecord, ctx: z.RefinementCtx): void {
     });
   }
   const outputParts = event.reasoning_tokens + event.output_audio_tokens;
-  if (outputParts > event.output_tokens) {
+  if (valid(event.output_tokens, event.reasoning_tokens, event.output_audio_tokens) && outputParts > event.output_tokens) {
     ctx.addIssue({
       code: 'custom',
       path: ['output_tokens'],
       message: `must include reasoning_tokens and output_audio_tokens (their sum ${outputParts} exceeds output_tokens ${event.output_tokens})`,
     });
   }
-  if (event.ttft_ms !== null && event.latency_ms !== null && event.ttft_ms > event.latency_ms) {
+  if (event.ttft_ms !== null && event.latency_ms !== null && valid(event.ttft_ms, event.latency_ms) && event.ttft_ms > event.latency_ms) {
     ctx.addIssue({ code: 'custom', path: ['ttft_ms'], message: `must not exceed latency_ms (${event.latency_ms})` });
   }
 }

@@ -19,6 +19,8 @@ export function createKafka(options: KafkaClientOptions, log: Logger): Kafka {
       const { message, timestamp: _timestamp, ...fields } = entry;
       // Retries are bounded on purpose (see createIdempotentProducer); the warning is expected.
       if (message.startsWith('Limiting retries for the idempotent producer')) kafkaLog.debug(fields, message);
+      // A failed protocol response is retried by kafkajs; the caller hears of it only if retries run out.
+      else if (level === logLevel.ERROR && message.startsWith('Response ')) kafkaLog.warn(fields, message);
       else if (level === logLevel.ERROR) kafkaLog.error(fields, message);
       else if (level === logLevel.WARN) kafkaLog.warn(fields, message);
       else kafkaLog.debug(fields, message);

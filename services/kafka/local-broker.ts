@@ -185,8 +185,10 @@ function writeServerProperties(options: LocalBrokerOptions): string {
 /** Formats KRaft storage once per data directory; a formatted directory keeps its cluster id and data. */
 function formatStorage(java: string, options: LocalBrokerOptions, propertiesFile: string): void {
   if (existsSync(join(options.dataDir, 'logs', 'meta.properties'))) return;
-  // Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
-  const clusterId = randomBytes(16).toString('base64url');
+  // Kafka cluster ids are 16 random bytes in URL-safe base64 without padding; like Kafka's own
+  // generator, avoid a leading '-', which the command line would read as an option.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   const result = spawnSync(
     java,
     ['-cp', join(options.libDir, '*'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile],

@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
+import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
+import { unframeSingleObject } from '../../services/avro/single-object.ts';
+import type { DeadLetter } from '../../services/dlq/dead-letter.ts';
+import { SCHEMA_NAMES } from '../../services/events/schema-names.ts';
+import { createIdempotentProducer, createKafka } from '../../services/kafka/kafka-client.ts';
+import { topicNames } from '../../services/kafka/topics.ts';
+import { createLogger } from '../../services/logging/logger.ts';
+import { SCHEMAS_DIR } from '../../services/project-paths.ts';
+import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
+import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
+import { usageEventJson } from '../support/usage-events.ts';
+import type { SpendlineConfig } from '../../services/config/config.ts';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+
+/**
+ * The whole pipeline in one process on the real broker and chDB: HTTP ingest →
+ * usage.raw.v1 → enricher → usage.enriched.v1 → sink → ClickHouse → report.
+ */
+
+const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'warn');
+let config: SpendlineConfig;
+let running: RunningProcess;
+let kafka: Kafka;
+
+beforeAll(async () => {
+  const brokers = inject('kafkaBrokers');
+  config = testConfig(brokers);
+  running = await startProcess({ config, services: new Set(['ingest', 'enricher', 'sink', 'api']), brokers, log, processMetrics: false });
+  kafka = createKafka({ brokers, clientId: 'pipeline-test' }, log);
+});
+
+afterAll(async () => {
+  await running?.stop();
+});
+
+async function post(body: unknown, token: string = TEST_TOKENS.ingest) {
+  const response = await running.app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${token}` }, payload: body as object });
+  return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+}
+
+const countRow = z.object({ n: z.coerce.number() });
+async function storedCount(where = '1'): Promise<number> {
+  const rows = await running.clickhouse!.query({ name: 'test_count', sql: `SELECT count() AS n FROM {db:Identifier}.usage_events_v1 WHERE ${where}`, schema: countRow });
+  return rows[0]!.n;
+}
+
+/** Reads every message of a topic from the start with a throwaway consumer group. */
+async function readTopic(topic: string, expected: number): Promise<KafkaMessage[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${Math.random().toString(36).slice(2)}` });
+  const messages: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+  try {
+    await eventually(async () => (messages.length >= expected ? true : undefined), { what: `${expected} messages on ${topic}` });
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}
+
+describe('pipeline on the real broker and ClickHouse', () => {
+  it('stores valid events once, rejects invalid ones with their field, and reports exact totals', async () => {
+    const a = usageEventJson({ team: 'alpha', input_tokens: 1_000_000, output_tokens: 0 });
+    const b = usageEventJson({ team: 'beta', input_tokens: 2_000, cache_read_tokens: 1_000, output_tokens: 500 });
+    const invalid = usageEventJson({ team: 'alpha', input_tokens: -3 });
+    const first = await post([a, b, invalid]);
+    expect(first.status).toBe(207);
+    expect(first.body).toMatchObject({ accepted: 2, rejected: 1 });
+    expect((first.body['results'] as unknown[])[2]).toMatchObject({ index: 2, status: 'rejected', errors: [{ path: 'input_tokens', message: 'must not be negative' }] });
+
+    // The same events again (a client retry) and a copy inside one batch.
+    const again = await post({ events: [a, b, a] });
+    expect(again.status).toBe(200);
+
+    await eventually(async () => ((await storedCount()) >= 2 ? true : undefined), { what: 'rows in ClickHouse' });
+    // Give duplicates time to arrive before asserting they were not stored.
+    await eventually(async () => (running.metrics.duplicatesSkipped.get().then((m) => m.values[0]?.value ?? 0).then((v) => (v >= 3 ? true : undefined))), { what: 'duplicates skipped' });
+    expect(await storedCount()).toBe(2);
+
+    const report = await running.app.inject({
+      method: 'GET',
+      url: '/v1/reports/cost?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&group_by=team',
+      headers: { authorization: `Bearer ${TEST_TOKENS.reader}` },
+    });
+    expect(report.statusCode).toBe(200);
+    // gpt-4o-mini: 0.15 USD/M input, 0.075 USD/M cached input, 0.6 USD/M output.
+    // alpha: 1,000,000 × 0.15/M = 0.15. beta: 1,000 × 0.15/M + 1,000 × 0.075/M + 500 × 0.6/M = 0.00015 + 0.000075 + 0.0003 = 0.000525.
+    expect(report.json()).toEqual({
+      currency: 'USD',
+      from: '2026-11-01T00:00:00.000Z',
+      to: '2026-12-01T00:00:00.000Z',
+      group_by: ['team'],
+      rows: [
+        { team: 'alpha', cost: '0.15', events: 1, input_tokens: 1_000_000, output_tokens: 0, unpriced_events: 0 },
+        { team: 'beta', cost: '0.000525', events: 1, input_tokens: 2_000, output_tokens: 500, unpriced_events: 0 },
+      ],
+    });
+  });
+
+  it('writes raw events as Avro single-object messages keyed by event_id', async () => {
+    const event = usageEventJson({ team: 'gamma' });
+    expect((await post([event])).status).toBe(200);
+    const messages = await readTopic(topicNames(config.kafka.topicPrefix).raw, 1);
+    const mine = messages.find((message) => message.key?.toString() === event['event_id']);
+    expect(mine).toBeDefined();
+    const framed = unframeSingleObject(mine!.value!);
+    expect(framed.ok && framed.fingerprint).toBe(registry.current(SCHEMA_NAMES.usageEvent).fingerprint);
+  });
+
+  it('parks undecodable and invalid raw messages in the DLQ with the reason and original bytes, and keeps going', async () => {
+    const topics = topicNames(config.kafka.topicPrefix);
+    const producer = createIdempotentProducer(kafka);
+    await producer.connect();
+    const garbage = Buffer.from('not avro at all');
+    const invalidRecord = registry.encode(SCHEMA_NAMES.usageEvent, {
+      ...baseRecord(),
+      event_id: 'bad-cache',
+      input_tokens: 10,
+      cache_read_tokens: 50,
+    });
+    const valid = usageEventJson({ team: 'after-poison' });
+    await producer.send({ topic: topics.raw, acks: -1, messages: [{ key: 'k', value: garbage }, { key: 'bad-cache', value: invalidRecord }] });
+    await producer.disconnect();
+    expect((await post([valid])).status).toBe(200);
+
+    const letters = (await readTopic(topics.dlq, 2)).map((message) => {
+      const decoded = registry.decode<DeadLetter>(SCHEMA_NAMES.deadLetter, message.value!);
+      if (!decoded.ok) throw new Error(decoded.reason);
+      return { letter: decoded.value, headers: message.headers };
+    });
+    const undecodable = letters.find(({ letter }) => letter.reason_code === 'undecodable');
+    expect(undecodable?.letter).toMatchObject({ stage: 'enricher', source_topic: topics.raw, reason: expect.stringContaining('C3 01') });
+    expect(Buffer.from(undecodable!.letter.payload).equals(garbage)).toBe(true);
+    const invalid = letters.find(({ letter }) => letter.reason_code === 'invalid_event');
+    expect(invalid?.letter.reason).toContain('input_tokens: must include cache_read_tokens');
+    expect(invalid?.headers?.['spendline-reason-code']?.toString()).toBe('invalid_event');
+
+    await eventually(async () => ((await storedCount("team = 'after-poison'")) === 1 ? true : undefined), { what: 'the event after the poison messages' });
+    expect(await storedCount("event_id = 'bad-cache'")).toBe(0);
+  });
+
+  it('answers readiness once every service runs', async () => {
+    const ready = await running.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', checks: { kafka_producer: true, enricher: true, sink: true, clickhouse: true } });
+    const metrics = await running.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toContain('spendline_sink_rows_written_total');
+    expect(metrics.body).toContain('spendline_kafka_consumer_lag');
+  });
+});
+
+function baseRecord() {
+  return {
+    event_id: 'x',
+    occurred_at: Date.parse('2026-11-02T10:00:00Z'),
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    api_flavor: null,
+    operation: 'chat',
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_read_tokens: 0,
+    cache_write_tokens: 0,
+    reasoning_tokens: 0,
+    input_audio_tokens: 0,
+    output_audio_tokens: 0,
+    provider_usage: null,
+    latency_ms: null,
+    ttft_ms: null,
+    status: 'ok',
+    error_code: null,
+    team: null,
+    feature: null,
+    environment: null,
+    user_id: null,
+    session_id: null,
+    agent_run_id: null,
+    api_key_id: null,
+    tags: {},
+    gateway_id: null,
+    reported_cost: null,
+  };
+}
