@@ -143,7 +143,7 @@ function ensureAdminToken(config: SpendlineConfig): { token: string; file: strin
 }
 
 async function runMigrations(config: SpendlineConfig, log: Logger): Promise<number> {
-  const clickhouse = createClickHouse(config.clickhouse, log);
+  const clickhouse = await createClickHouse(config.clickhouse, log);
   try {
     const applied = await migrate(clickhouse, readMigrations(SQL_DIR), log);
     process.stdout.write(applied.length > 0 ? `applied migrations ${applied.join(', ')}\n` : 'schema is up to date\n');

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
 import { mkdirSync } from 'node:fs';
 import type { z } from 'zod';
 import type { ClickHouseConfig } from '../config/config.ts';
@@ -112,10 +111,15 @@ export class ClickHouse {
   }
 }
 
-/** Embedded chDB when no URL is configured, else an HTTP client for a ClickHouse server. */
-export function createClickHouse(config: ClickHouseConfig, log: Logger): ClickHouse {
+/**
+ * Embedded chDB when no URL is configured, else an HTTP client for a ClickHouse
+ * server. chDB is loaded only when used: its native engine is large and a
+ * server deployment should not need it.
+ */
+export async function createClickHouse(config: ClickHouseConfig, log: Logger): Promise<ClickHouse> {
   const chLog = log.child({ component: 'clickhouse' });
   if (config.url === null) {
+    const { createChdbConnection } = await import('chdb/connection');
     mkdirSync(config.chdbPath, { recursive: true });
     // chdb declares the Connection contract from @clickhouse/client-common; the client bundles
     // its own copy of the same interface, so the two types differ only by origin.

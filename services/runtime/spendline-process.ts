@@ -67,7 +67,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     await admin.disconnect();
   }
 
-  const clickhouse = services.has('sink') || services.has('api') ? createClickHouse(config.clickhouse, log) : null;
+  const clickhouse = services.has('sink') || services.has('api') ? await createClickHouse(config.clickhouse, log) : null;
   const publisher = services.has('ingest')
     ? new UsagePublisher({
         producer: createIdempotentProducer(kafka, 3),

@@ -14,8 +14,8 @@ import { testConfig } from '../support/test-config.ts';
 const log = createLogger('silent');
 let clickhouse: ClickHouse;
 
-beforeAll(() => {
-  clickhouse = createClickHouse(testConfig(['127.0.0.1:1']).clickhouse, log);
+beforeAll(async () => {
+  clickhouse = await createClickHouse(testConfig(['127.0.0.1:1']).clickhouse, log);
 });
 
 afterAll(async () => {
