@@ -8,7 +8,9 @@ import { validate, type Validated } from '../validation/issues.ts';
  * else reads process.env. All problems are reported at once.
  */
 
-const integer = (min: number, max: number) => z.coerce.number().int('must be a whole number').min(min).max(max);
+// Coercion turns text such as "abc" into NaN, which the generic message would render as
+// "must be a number, got number"; say it plainly instead.
+const integer = (min: number, max: number) => z.coerce.number({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a number' : undefined) }).int('must be a whole number').min(min).max(max);
 const list = z
   .string()
   .transform((text) => text.split(',').map((item) => item.trim()).filter((item) => item.length > 0));

@@ -72,7 +72,10 @@ const recordShape = {
   reasoning_tokens: tokenCount,
   input_audio_tokens: tokenCount,
   output_audio_tokens: tokenCount,
-  provider_usage: z.string().max(EVENT_LIMITS.maxProviderUsageBytes, `must be at most ${EVENT_LIMITS.maxProviderUsageBytes} bytes of JSON`).nullable(),
+  provider_usage: z
+    .string()
+    .refine((json) => Buffer.byteLength(json, 'utf8') <= EVENT_LIMITS.maxProviderUsageBytes, `must be at most ${EVENT_LIMITS.maxProviderUsageBytes} bytes of JSON`)
+    .nullable(),
   latency_ms: durationMs.nullable(),
   ttft_ms: durationMs.nullable(),
   status: z.enum(CALL_STATUSES),
@@ -120,8 +123,9 @@ function checkConsistency(event: UsageEventRecord, ctx: z.RefinementCtx): void {
 export const usageEventRecord = z.object(recordShape).superRefine(checkConsistency);
 export type UsageEventRecord = z.infer<z.ZodObject<typeof recordShape>>;
 
+/** Omitted, blank or null: the field is absent (null in the record). */
 const absentAsNull = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (value === undefined || value === '' ? null : value), schema.nullable());
+  z.preprocess((value) => (value === undefined || (typeof value === 'string' && value.trim() === '') ? null : value), schema.nullable());
 const trimmedName = (max: number = EVENT_LIMITS.maxNameLength) =>
   z.preprocess((value) => (typeof value === 'string' ? value.trim() : value), name(max));
 
@@ -150,8 +154,9 @@ export const usageEventJson = z
     output_audio_tokens: tokenCount.default(0),
     provider_usage: z
       .record(z.string(), z.unknown(), { message: 'must be the provider usage JSON object' })
-      .optional()
-      .transform((value) => (value === undefined ? null : JSON.stringify(value)))
+      // Absent or null, like every other nullable field.
+      .nullish()
+      .transform((value) => (value === undefined || value === null ? null : JSON.stringify(value)))
       .pipe(recordShape.provider_usage),
     latency_ms: absentAsNull(durationMs),
     ttft_ms: absentAsNull(durationMs),

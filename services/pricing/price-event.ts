@@ -8,22 +8,27 @@ export type PricingResult =
 
 const TOKENS_PER_PRICE_UNIT = 1_000_000n;
 
-/** Finds the price of a model: exact id first, else the longest known id the model starts with ("gpt-4o-2024-08-06" → "gpt-4o"). */
+/**
+ * What may follow a known id in a snapshot of the same model: a date
+ * ("2024-08-06", "20250514") or a version number ("001"). Any other suffix
+ * names another model ("o3-pro", "gemini-2.5-flash-lite"), priced differently.
+ */
+const SNAPSHOT_SUFFIX = /^(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{3})$/;
+
+/** Finds the price of a model: exact id first, else the longest known id of which it is a snapshot ("gpt-4o-2024-08-06" → "gpt-4o"). */
 export function findModelPrice(provider: string, model: string): ModelPrice | undefined {
   const models = BUILTIN_PRICES[provider];
   if (!models) return undefined;
   const exact = models[model];
   if (exact) return exact;
-  const base = Object.keys(models)
-    .filter((id) => model.startsWith(`${id}-`))
-    .sort((a, b) => b.length - a.length)[0];
+  const base = Object.keys(models).find((id) => model.startsWith(`${id}-`) && SNAPSHOT_SUFFIX.test(model.slice(id.length + 1)));
   return base === undefined ? undefined : models[base];
 }
 
 /**
  * Prices an event exactly: each token class times its price per million,
  * summed in 10^-12 USD units, rounded half-to-even once at the end. Cached
- * and audio tokens are parts of input_tokens, so they are taken out of the
+ * tokens are parts of input_tokens, so they are taken out of the
  * plain-input count rather than added on top.
  */
 export function priceEvent(event: UsageEventRecord): PricingResult {

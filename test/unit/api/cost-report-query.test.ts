@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildCostReportQuery, COST_DIMENSIONS, type CostDimension } from '../../../services/api/cost-report-query.ts';
+import { SQL_DIR } from '../../../services/project-paths.ts';
+
+const FROM = Date.UTC(2026, 10, 1);
+const TO = Date.UTC(2026, 10, 23, 10, 15, 0, 123);
+
+const AGGREGATES =
+  "toString(sum(cost)) AS total_cost, count() AS events, sum(input_tokens) AS total_input_tokens, sum(output_tokens) AS total_output_tokens, countIf(cost_status = 'unpriced') AS unpriced_events";
+const FROM_WHERE = [
+  'FROM {db:Identifier}.usage_events_v1',
+  "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",
+].join('\n');
+
+describe('buildCostReportQuery', () => {
+  it('totals the whole period without GROUP BY or ORDER BY when there are no dimensions', () => {
+    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: [] });
+    expect(built.sql).toBe(`SELECT ${AGGREGATES}\n${FROM_WHERE}`);
+    expect(built.sql).not.toMatch(/GROUP BY|ORDER BY/);
+  });
+
+  it.each<[readonly CostDimension[], string]>([
+    [['team'], 'team'],
+    [['team', 'model'], 'team, model'],
+    [['user_id', 'provider', 'environment', 'feature'], 'user_id, provider, environment, feature'],
+  ])('groups and orders by %j in the order asked', (groupBy, columns) => {
+    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy });
+    expect(built.sql).toBe(`SELECT ${columns}, ${AGGREGATES}\n${FROM_WHERE}\nGROUP BY ${columns}\nORDER BY sum(cost) DESC, ${columns}`);
+  });
+
+  it('binds the period as DateTime64 parameters in UTC and never writes values into the SQL', () => {
+    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: ['team'] });
+    expect(built.params).toEqual({ from: '2026-11-01 00:00:00.000', to: '2026-11-23 10:15:00.123' });
+    expect(built.sql).not.toContain('2026');
+    // Every placeholder is bound here, except {db:Identifier}, which the ClickHouse wrapper binds for all statements.
+    const placeholders = [...built.sql.matchAll(/\{(\w+):[^}]+\}/g)].map((match) => match[1]);
+    expect(new Set(placeholders)).toEqual(new Set(['db', 'from', 'to']));
+    expect(Object.keys(built.params).sort()).toEqual(['from', 'to']);
+  });
+
+  it('drops anything that is not a whitelisted dimension, so no request text reaches the SQL', () => {
+    const hostile = ['team', 'cost); DROP TABLE usage_events_v1; --', 'tags', 'event_id'] as unknown as CostDimension[];
+    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: hostile });
+    expect(built.sql).toBe(`SELECT team, ${AGGREGATES}\n${FROM_WHERE}\nGROUP BY team\nORDER BY sum(cost) DESC, team`);
+    expect(built.sql).not.toContain('DROP');
+  });
+
+  it('treats a list of only unknown dimensions like no dimensions at all', () => {
+    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: ['1=1'] as unknown as CostDimension[] });
+    expect(built.sql).toBe(`SELECT ${AGGREGATES}\n${FROM_WHERE}`);
+  });
+
+  it('whitelists only real column names of usage_events_v1, none of them an aggregate alias', () => {
+    const ddl = readFileSync(join(SQL_DIR, '001_usage_events_v1.sql'), 'utf8');
+    for (const dimension of COST_DIMENSIONS) expect(ddl).toMatch(new RegExp(`^\\s+${dimension}\\s+(?:LowCardinality\\()?String\\b`, 'm'));
+    const aliases = [...AGGREGATES.matchAll(/ AS (\w+)/g)].map((match) => match[1]);
+    expect(aliases.filter((alias) => (COST_DIMENSIONS as readonly string[]).includes(alias!))).toEqual([]);
+  });
+});
