@@ -79,6 +79,12 @@ async function runServices(
     return 2;
   }
 
+  // Signals are caught from here on: a Ctrl-C while starting still stops what was started.
+  const stopRequested = new Promise<{ signal: string }>((resolve) => {
+    process.once('SIGINT', () => resolve({ signal: 'SIGINT' }));
+    process.once('SIGTERM', () => resolve({ signal: 'SIGTERM' }));
+  });
+
   let broker: LocalBroker | null = null;
   let brokers = config.kafka.brokers;
   if (brokers === null) {
@@ -87,7 +93,15 @@ async function runServices(
       process.stderr.write('spendline: KAFKA_BROKERS is not set and no local broker runs; set KAFKA_BROKERS, or run `spendline kafka start` first\n');
       return 2;
     }
-    broker = await startLocalBroker({ pom: KAFKA_POM, libDir: KAFKA_LIB_DIR, dataDir: kafkaDir, port: config.kafka.localPort, javaHome: process.env['JAVA_HOME'] }, log.child({ component: 'local-kafka' }));
+    try {
+      broker = await startLocalBroker(
+        { pom: KAFKA_POM, libDir: KAFKA_LIB_DIR, dataDir: kafkaDir, port: config.kafka.localPort, javaHome: process.env['JAVA_HOME'] },
+        log.child({ component: 'local-kafka' }),
+      );
+    } catch (err) {
+      process.stderr.write(`spendline: cannot start the local Kafka broker: ${(err as Error).message}\n`);
+      return 1;
+    }
     brokers = broker.brokers;
   }
 
@@ -103,11 +117,7 @@ async function runServices(
   if (printedToken?.fresh) process.stdout.write(`Admin token (shown once, kept in ${printedToken.file}): ${printedToken.token}\n\n`);
   else if (printedToken) process.stdout.write(`Admin token: the one generated earlier, kept in ${printedToken.file}\n\n`);
 
-  const outcome = await new Promise<{ signal: string } | { fatal: Error }>((resolve) => {
-    process.once('SIGINT', () => resolve({ signal: 'SIGINT' }));
-    process.once('SIGTERM', () => resolve({ signal: 'SIGTERM' }));
-    void running.fatal.then((fatal) => resolve({ fatal }));
-  });
+  const outcome = await Promise.race([stopRequested, running.fatal.then((fatal) => ({ fatal }))]);
   if ('fatal' in outcome) log.fatal({ err: outcome.fatal }, 'a consumer stopped for good; exiting so a supervisor can restart spendline');
   else log.info({ signal: outcome.signal }, 'shutting down');
   const forceExit = () => {
