@@ -120,12 +120,16 @@ async function runServices(
   const outcome = await Promise.race([stopRequested, running.fatal.then((fatal) => ({ fatal }))]);
   if ('fatal' in outcome) log.fatal({ err: outcome.fatal }, 'a consumer stopped for good; exiting so a supervisor can restart spendline');
   else log.info({ signal: outcome.signal }, 'shutting down');
+  // A second signal forces the exit, but not an echo of the first: npm and a terminal may both
+  // deliver one Ctrl-C.
+  const firstSignalAt = Date.now();
   const forceExit = () => {
+    if (Date.now() - firstSignalAt < 2_000) return;
     log.warn('second signal: exiting without a clean shutdown');
     process.exit(130);
   };
-  process.once('SIGINT', forceExit);
-  process.once('SIGTERM', forceExit);
+  process.on('SIGINT', forceExit);
+  process.on('SIGTERM', forceExit);
   try {
     await running.stop();
     await broker?.stop();
@@ -144,7 +148,8 @@ function ensureAdminToken(config: SpendlineConfig): { token: string; file: strin
   const { adminToken, readerTokens, ingestTokens } = config.auth;
   if (adminToken || readerTokens.length > 0 || ingestTokens.length > 0) return null;
   const file = join(config.dataDir, 'admin-token');
-  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), file, fresh: false };
+  const kept = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (kept.length >= 16) return { token: kept, file, fresh: false };
   mkdirSync(config.dataDir, { recursive: true });
   const token = `sl_admin_${randomBytes(24).toString('base64url')}`;
   writeFileSync(file, `${token}\n`, { mode: 0o600 });

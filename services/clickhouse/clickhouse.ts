@@ -92,12 +92,17 @@ export class ClickHouse {
   async insert(name: string, table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
     if (rows.length === 0) return;
     const queryId = randomUUID();
-    await this.#client.insert({
-      table: `${this.database}.${table}`,
-      values: rows as Record<string, unknown>[],
-      format: 'JSONEachRow',
-      query_id: queryId,
-    });
+    try {
+      await this.#client.insert({
+        table: `${this.database}.${table}`,
+        values: rows as Record<string, unknown>[],
+        format: 'JSONEachRow',
+        query_id: queryId,
+      });
+    } catch (err) {
+      this.#log.warn({ err, insert: name, queryId, rows: rows.length }, 'insert failed');
+      throw err;
+    }
     this.#log.debug({ insert: name, queryId, rows: rows.length }, 'insert done');
   }
 
@@ -136,6 +141,8 @@ export async function createClickHouse(config: ClickHouseConfig, log: Logger): P
     password: config.password,
     clickhouse_settings: SESSION_SETTINGS,
     request_timeout: 60_000,
+    // Large bound arrays (the sink's event_id lookups) go in the body, not an over-long URL.
+    use_multipart_params_auto: true,
   });
   return new ClickHouse(client, { database: config.database, embedded: false }, chLog);
 }

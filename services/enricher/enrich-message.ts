@@ -1,7 +1,7 @@
 import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
-import { usageEventRecord, type UsageEventRecord } from '../events/usage-event.ts';
+import { futureSkewIssue, usageEventRecord, type UsageEventRecord } from '../events/usage-event.ts';
 import { deadLetterFor, type DeadLetter, type SourceMessage } from '../dlq/dead-letter.ts';
 import { priceEvent } from '../pricing/price-event.ts';
 import { validate } from '../validation/issues.ts';
@@ -24,7 +24,8 @@ export function enrichMessage(source: SourceMessage, registry: AvroSchemaRegistr
   const decoded = registry.decode<UsageEventRecord>(SCHEMA_NAMES.usageEvent, source.value);
   if (!decoded.ok) return dead('undecodable', decoded.reason);
   const checked = validate(usageEventRecord, decoded.value);
-  if (!checked.ok) return dead('invalid_event', checked.issues.map((issue) => `${issue.path || 'event'}: ${issue.message}`).join('; '));
+  const issues = checked.ok ? [futureSkewIssue(checked.value, Number(source.timestamp))].filter((issue) => issue !== null) : checked.issues;
+  if (!checked.ok || issues.length > 0) return dead('invalid_event', issues.map((issue) => `${issue.path || 'event'}: ${issue.message}`).join('; '));
 
   const event = checked.value;
   const pricing = priceEvent(event);

@@ -1,8 +1,8 @@
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import { deadLetterMessage } from '../dlq/dead-letter.ts';
 import { BatchConsumer, type BatchContext, type KafkaMessage } from '../kafka/batch-consumer.ts';
-import { createIdempotentProducer } from '../kafka/kafka-client.ts';
+import { SerialProducer } from '../kafka/serial-producer.ts';
 import type { Topics } from '../kafka/topics.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -29,14 +29,14 @@ export interface EnricherOptions {
  */
 export class Enricher {
   readonly #options: EnricherOptions;
-  readonly #producer: Producer;
+  readonly #producer: SerialProducer;
   readonly #consumer: BatchConsumer;
   readonly #log: Logger;
 
   constructor(options: EnricherOptions) {
     this.#options = options;
     this.#log = options.log.child({ component: 'enricher' });
-    this.#producer = createIdempotentProducer(options.kafka);
+    this.#producer = new SerialProducer(options.kafka);
     this.#consumer = new BatchConsumer(
       options.kafka,
       { groupId: options.groupId, topic: options.topics.raw, handle: (messages, context) => this.#handle(messages, context), concurrency: options.concurrency ?? 3, onFatal: options.onFatal },
@@ -57,7 +57,7 @@ export class Enricher {
 
   async stop(): Promise<void> {
     await this.#consumer.stop();
-    await this.#producer.disconnect();
+    await this.#producer.close();
   }
 
   async #handle(messages: readonly KafkaMessage[], context: BatchContext): Promise<void> {
@@ -73,11 +73,11 @@ export class Enricher {
         this.#log.warn({ topic: context.topic, partition: context.partition, offset: outcome.letter.source_offset, reasonCode: outcome.letter.reason_code, reason: outcome.letter.reason }, 'raw event sent to DLQ');
       }
     }
-    const topicMessages = [
+    const output = [
       { topic: topics.enriched, messages: enriched },
       { topic: topics.dlq, messages: dead },
-    ].filter((entry) => entry.messages.length > 0);
-    await retryUntilStopped(() => this.#producer.sendBatch({ acks: -1, topicMessages }), {
+    ];
+    await retryUntilStopped(() => this.#producer.send(output), {
       what: 'producing enriched events',
       shouldContinue: context.isRunning,
       onRetry: (err, attempt, delayMs) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDecimal } from '../money/decimal.ts';
+import type { FieldIssue } from '../validation/issues.ts';
 
 /**
  * The usage event, in the two forms Spendline accepts it:
@@ -30,6 +31,10 @@ export const EVENT_LIMITS = {
   maxDurationMs: 24 * 60 * 60 * 1000,
   /** Earliest accepted occurred_at: older values are almost surely a unit error (seconds for ms). */
   minOccurredAtMs: Date.UTC(2015, 0, 1),
+  /** Latest possible occurred_at whatever the clock says: microseconds sent as ms land far beyond it. */
+  maxOccurredAtMs: Date.UTC(2100, 0, 1),
+  /** Clock skew allowed between a sender and Spendline before occurred_at counts as "in the future". */
+  maxFutureSkewMs: 15 * 60 * 1000,
 } as const;
 
 export const TOKEN_FIELDS = [
@@ -60,7 +65,11 @@ const tags = z
 
 const recordShape = {
   event_id: name(EVENT_LIMITS.maxIdLength).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
-  occurred_at: z.number().int().min(EVENT_LIMITS.minOccurredAtMs, 'must not be before 2015-01-01'),
+  occurred_at: z
+    .number()
+    .int()
+    .min(EVENT_LIMITS.minOccurredAtMs, 'must not be before 2015-01-01')
+    .max(EVENT_LIMITS.maxOccurredAtMs, 'must be before 2100-01-01'),
   provider: name(64),
   model: name(EVENT_LIMITS.maxNameLength),
   api_flavor: optionalName(64),
@@ -178,6 +187,16 @@ export const usageEventJson = z
   .superRefine(checkConsistency);
 
 export type UsageEventJson = z.input<typeof usageEventJson>;
+
+/**
+ * The clock check no schema can make: an event may not claim to have happened
+ * later than `receivedAt` plus the allowed skew (a gateway with a wrong clock,
+ * or a unit error, would otherwise file spend under a future period).
+ */
+export function futureSkewIssue(event: UsageEventRecord, receivedAt: number, maxSkewMs: number = EVENT_LIMITS.maxFutureSkewMs): FieldIssue | null {
+  if (event.occurred_at <= receivedAt + maxSkewMs) return null;
+  return { path: 'occurred_at', message: `is more than ${Math.round(maxSkewMs / 60_000)} minutes after the event was received` };
+}
 
 /** The JSON form of a record, as reports and the DLQ tooling show it. */
 export function usageEventToJson(event: UsageEventRecord): Record<string, unknown> {

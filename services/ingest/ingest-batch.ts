@@ -1,4 +1,4 @@
-import { usageEventJson, type UsageEventRecord } from '../events/usage-event.ts';
+import { futureSkewIssue, usageEventJson, type UsageEventRecord } from '../events/usage-event.ts';
 import { validate, type FieldIssue } from '../validation/issues.ts';
 
 /** The verdict on one event of a POST /v1/events batch, in request order. */
@@ -36,9 +36,8 @@ export function parseIngestBatch(body: unknown, limits: BatchLimits, now: number
       : null;
     const checked = validate(usageEventJson, raw);
     const issues = checked.ok ? [] : [...checked.issues];
-    if (checked.ok && checked.value.occurred_at > now + limits.maxFutureSkewMs) {
-      issues.push({ path: 'occurred_at', message: `is more than ${Math.round(limits.maxFutureSkewMs / 60_000)} minutes in the future` });
-    }
+    const skew = checked.ok ? futureSkewIssue(checked.value, now, limits.maxFutureSkewMs) : null;
+    if (skew) issues.push(skew);
     if (!checked.ok || issues.length > 0) return { index, event_id: eventId, status: 'rejected', errors: issues };
     accepted.push(checked.value);
     return { index, event_id: checked.value.event_id, status: 'accepted' };

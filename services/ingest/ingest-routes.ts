@@ -2,11 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { IngestConfig } from '../config/config.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { HttpError } from '../api/http-errors.ts';
+import { EVENT_LIMITS } from '../events/usage-event.ts';
 import { parseIngestBatch } from './ingest-batch.ts';
 import { KafkaUnavailableError, type UsagePublisher } from './usage-publisher.ts';
 
-/** Clock skew allowed on occurred_at before an event is rejected as coming from the future. */
-const MAX_FUTURE_SKEW_MS = 15 * 60 * 1000;
 /** Seconds a client should wait after a 503 before resending the same batch. */
 const RETRY_AFTER_SECONDS = 5;
 
@@ -18,7 +17,7 @@ const RETRY_AFTER_SECONDS = 5;
 export function registerIngestRoutes(app: FastifyInstance, deps: { publisher: UsagePublisher; config: IngestConfig; metrics: Metrics }): void {
   const { publisher, config, metrics } = deps;
   app.post('/v1/events', { config: { role: 'ingest' }, bodyLimit: config.maxBodyBytes }, async (request, reply) => {
-    const batch = parseIngestBatch(request.body, { maxEvents: config.maxBatchEvents, maxFutureSkewMs: MAX_FUTURE_SKEW_MS }, Date.now());
+    const batch = parseIngestBatch(request.body, { maxEvents: config.maxBatchEvents, maxFutureSkewMs: EVENT_LIMITS.maxFutureSkewMs }, Date.now());
     if (!batch.ok) {
       metrics.eventsRejected.inc({ reason: batch.code });
       throw new HttpError(batch.status, batch.code, batch.message, batch.issues ? { issues: batch.issues } : {});
@@ -29,7 +28,7 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { publisher: Us
         await publisher.publish(batch.accepted);
       } catch (err) {
         if (!(err instanceof KafkaUnavailableError)) throw err;
-        metrics.eventsRejected.inc({ reason: 'kafka_unavailable' }, batch.results.length);
+        metrics.eventsRejected.inc({ reason: 'kafka_unavailable' }, batch.accepted.length);
         throw new HttpError(503, 'kafka_unavailable', 'events could not be stored durably, so none were accepted; resend the same batch (event_id makes resending safe)', {
           headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
         });

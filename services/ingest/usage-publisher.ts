@@ -1,5 +1,5 @@
-import type { Producer } from 'kafkajs';
 import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
+import type { SerialProducer } from '../kafka/serial-producer.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
 import type { UsageEventRecord } from '../events/usage-event.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -15,7 +15,7 @@ export class KafkaUnavailableError extends Error {
 }
 
 export interface UsagePublisherOptions {
-  readonly producer: Producer;
+  readonly producer: SerialProducer;
   readonly topic: string;
   readonly registry: AvroSchemaRegistry;
   readonly timeoutMs: number;
@@ -31,35 +31,20 @@ export interface UsagePublisherOptions {
  */
 export class UsagePublisher {
   readonly #options: UsagePublisherOptions;
-  #connecting: Promise<void> | null = null;
-  #connected = false;
 
   constructor(options: UsagePublisherOptions) {
     this.#options = options;
-    const { producer } = options;
-    producer.on(producer.events.CONNECT, () => {
-      this.#connected = true;
-    });
-    producer.on(producer.events.DISCONNECT, () => {
-      this.#connected = false;
-    });
   }
 
   get connected(): boolean {
-    return this.#connected;
+    return this.#options.producer.connected;
   }
 
   async publish(events: readonly UsageEventRecord[]): Promise<void> {
     const { producer, topic, registry, timeoutMs, metrics } = this.#options;
     const messages = events.map((event) => ({ key: event.event_id, value: registry.encode(SCHEMA_NAMES.usageEvent, event) }));
     try {
-      await withTimeout(
-        (async () => {
-          await this.connect();
-          await producer.send({ topic, acks: -1, messages });
-        })(),
-        timeoutMs,
-      );
+      await withTimeout(producer.send([{ topic, messages }]), timeoutMs);
     } catch (err) {
       this.#options.log.warn({ err, events: events.length }, 'publishing to Kafka failed');
       throw new KafkaUnavailableError(err);
@@ -67,16 +52,12 @@ export class UsagePublisher {
     metrics.messagesProduced.inc({ topic }, messages.length);
   }
 
-  async connect(): Promise<void> {
-    if (this.#connected) return;
-    this.#connecting ??= this.#options.producer.connect().finally(() => {
-      this.#connecting = null;
-    });
-    await this.#connecting;
+  connect(): Promise<void> {
+    return this.#options.producer.connect();
   }
 
-  async close(): Promise<void> {
-    await this.#options.producer.disconnect();
+  close(): Promise<void> {
+    return this.#options.producer.close();
   }
 }
 
@@ -89,7 +70,8 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
     return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
-    // The abandoned send may still fail later; its error is already reported through the race.
+    // A send abandoned at the timeout may still succeed later (the client was told 503 and
+    // resends; event_id dedup absorbs the copy) or fail (the producer replaces itself).
     work.catch(() => {});
   }
 }

@@ -52,9 +52,13 @@ export class BatchConsumer {
     this.#metrics = metrics;
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
-      // A member that vanished without leaving (a kill -9) holds its partitions until this expires.
+      // A member that vanished without leaving (a kill -9) holds its partitions until this expires;
+      // a live one heartbeats every second, during long batches too (see eachBatch).
       sessionTimeout: 10_000,
-      rebalanceTimeout: 60_000,
+      // Longer than one ClickHouse attempt can take (the HTTP client gives up at 60 s): during a
+      // rebalance the group waits this long for a member to finish its batch, so an insert in
+      // flight completes before another member is given the partition.
+      rebalanceTimeout: 120_000,
       heartbeatInterval: 1_000,
       minBytes: options.minBytes ?? 1,
       maxWaitTimeInMs: options.maxWaitMs ?? 500,
@@ -85,22 +89,41 @@ export class BatchConsumer {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.#options.concurrency ?? 1,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
         if (batch.isEmpty() || !isRunning() || isStale()) return;
+        // kafkajs heartbeats only between batches or when asked: keep the membership alive while
+        // the handler works, and learn of a rebalance that takes this partition away.
+        let lost = false;
+        const beat = async () => {
+          try {
+            await heartbeat();
+          } catch (err) {
+            if (MEMBERSHIP_LOST.has((err as { type?: string }).type ?? '')) lost = true;
+          }
+        };
+        const beating = setInterval(() => void beat(), 1_000);
         const context: BatchContext = {
           topic: batch.topic,
           partition: batch.partition,
-          heartbeat,
-          isRunning: () => this.#running && isRunning() && !isStale(),
+          heartbeat: beat,
+          isRunning: () => this.#running && isRunning() && !isStale() && !lost,
         };
         try {
           await this.#options.handle(batch.messages, context);
         } catch (err) {
           if (err instanceof StoppedError) return;
           throw err;
+        } finally {
+          clearInterval(beating);
         }
+        // The partition may belong to another member now: its new owner redoes the batch.
+        if (lost) return;
         const last = batch.lastOffset();
-        await this.#consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        // Explicit offsets through the batch payload: unlike consumer.commitOffsets, this still
+        // commits while stop() is draining, so a clean shutdown keeps the batch it finished.
+        await commitOffsetsIfNecessary({
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
+        });
         resolveOffset(last);
         this.#metrics.messagesConsumed.inc({ group: groupId, topic: batch.topic }, batch.messages.length);
         this.#metrics.consumerLag.set({ group: groupId, topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
@@ -114,5 +137,8 @@ export class BatchConsumer {
     await this.#consumer.disconnect();
   }
 }
+
+/** Heartbeat answers meaning this member no longer owns its partitions (or soon will not). */
+const MEMBERSHIP_LOST = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
 
 export type { KafkaMessage };

@@ -17,7 +17,7 @@ export function createKafka(options: KafkaClientOptions, log: Logger): Kafka {
     logLevel: logLevel.WARN,
     logCreator: () => ({ level, log: entry }: LogEntry) => {
       const { message, timestamp: _timestamp, ...fields } = entry;
-      // Retries are bounded on purpose (see createIdempotentProducer); the warning is expected.
+      // Retries are bounded on purpose, and made safe by SerialProducer; the warning is expected.
       if (message.startsWith('Limiting retries for the idempotent producer')) kafkaLog.debug(fields, message);
       // A failed protocol response is retried by kafkajs; the caller hears of it only if retries run out.
       else if (level === logLevel.ERROR && message.startsWith('Response ')) kafkaLog.warn(fields, message);
@@ -35,6 +35,7 @@ export function createKafka(options: KafkaClientOptions, log: Logger): Kafka {
  * replicas have it. Retries are bounded (kafkajs would retry an idempotent
  * send forever) so a send fails while Kafka is down: callers answer 503 or
  * retry the whole batch themselves, and shutdown is never stuck behind a send.
+ * Use it through SerialProducer, which replaces it after a failed send.
  */
 export function createIdempotentProducer(kafka: Kafka, retries = 5): Producer {
   return kafka.producer({

@@ -25,8 +25,10 @@ export interface LocalBrokerPaths {
 export interface LocalBrokerOptions extends LocalBrokerPaths {
   /** Client listener; the controller listens on port + 1. */
   readonly port: number;
+  /** Port the broker tells clients to use, when a proxy stands in front of it (fault-injection tests). */
+  readonly advertisedPort?: number;
   readonly heapMb?: number;
-  /** Detached brokers outlive the process that started them (`spendline kafka start`). */
+  /** Left running when the starting process exits (`spendline kafka start`); otherwise stop() ends it. */
   readonly detached?: boolean;
   readonly startTimeoutMs?: number;
   /** JDK to run the broker with; `java` on the PATH when absent. */
@@ -102,7 +104,9 @@ export async function startLocalBroker(options: LocalBrokerOptions, log: Logger)
       'kafka.Kafka',
       propertiesFile,
     ],
-    { detached: options.detached ?? false, stdio: ['ignore', out, out] },
+    // Its own process group always: a terminal's Ctrl-C reaches the whole foreground group, and
+    // the broker must outlive the services' drain, stopped last by stop().
+    { detached: true, stdio: ['ignore', out, out] },
   );
   closeSync(out);
   if (child.pid === undefined) throw new Error(`could not start ${java}`);
@@ -163,7 +167,7 @@ function writeServerProperties(options: LocalBrokerOptions): string {
     'node.id': '1',
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
     listeners: `PLAINTEXT://127.0.0.1:${options.port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${options.port}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${options.advertisedPort ?? options.port}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
     'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
@@ -224,15 +228,24 @@ async function waitUntilAnswering(brokers: readonly string[], child: ChildProces
 }
 
 async function stopProcess(pid: number, child: ChildProcess | null): Promise<void> {
-  if (!isAlive(pid)) return;
-  process.kill(pid, 'SIGTERM');
+  if (!signal(pid, 'SIGTERM')) return;
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const childExited = child !== null && (child.exitCode !== null || child.signalCode !== null);
     if (childExited || !isAlive(pid)) return;
     await sleep(100);
   }
-  process.kill(pid, 'SIGKILL');
+  signal(pid, 'SIGKILL');
+}
+
+/** Sends a signal; false when the process is already gone. */
+function signal(pid: number, name: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isAlive(pid: number): boolean {

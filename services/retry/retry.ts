@@ -29,7 +29,7 @@ export interface RetryOptions {
 export async function retryUntilStopped<T>(operation: () => Promise<T>, options: RetryOptions): Promise<T> {
   const initial = options.initialDelayMs ?? 200;
   const max = options.maxDelayMs ?? 10_000;
-  const wait = options.sleep ?? sleep;
+  const wait = options.sleep ?? ((ms: number) => sleepWhile(ms, options.shouldContinue));
   for (let attempt = 1; ; attempt += 1) {
     if (!options.shouldContinue()) throw new StoppedError(options.what);
     try {
@@ -41,4 +41,10 @@ export async function retryUntilStopped<T>(operation: () => Promise<T>, options:
       await wait(delay);
     }
   }
+}
+
+/** Sleeps up to `ms`, waking early once `shouldContinue` turns false, so a stop never waits out a long backoff. */
+async function sleepWhile(ms: number, shouldContinue: () => boolean): Promise<void> {
+  const until = Date.now() + ms;
+  while (shouldContinue() && Date.now() < until) await sleep(Math.min(100, until - Date.now()));
 }

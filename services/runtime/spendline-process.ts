@@ -9,7 +9,8 @@ import type { SpendlineConfig } from '../config/config.ts';
 import { Enricher } from '../enricher/enricher.ts';
 import { registerIngestRoutes } from '../ingest/ingest-routes.ts';
 import { UsagePublisher } from '../ingest/usage-publisher.ts';
-import { createIdempotentProducer, createKafka } from '../kafka/kafka-client.ts';
+import { createKafka } from '../kafka/kafka-client.ts';
+import { SerialProducer } from '../kafka/serial-producer.ts';
 import { ensureTopics, topicNames } from '../kafka/topics.ts';
 import type { Logger } from '../logging/logger.ts';
 import { Metrics } from '../metrics/metrics.ts';
@@ -58,19 +59,25 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     onFatal = resolve;
   });
 
-  const admin = kafka.admin();
-  await admin.connect();
   try {
-    const created = await ensureTopics(admin, topics, { partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor });
-    if (created.length > 0) log.info({ topics: created }, 'created topics');
-  } finally {
-    await admin.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const created = await ensureTopics(admin, topics, { partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor });
+      if (created.length > 0) log.info({ topics: created }, 'created topics');
+    } finally {
+      await admin.disconnect();
+    }
+  } catch (err) {
+    // Ingest alone can serve (503) until Kafka is back; consumers cannot work without their topics.
+    if (services.size === 1 && services.has('ingest')) log.warn({ err }, 'cannot reach Kafka to check topics; ingest answers 503 until it can');
+    else throw err;
   }
 
   const clickhouse = services.has('sink') || services.has('api') ? await createClickHouse(config.clickhouse, log) : null;
   const publisher = services.has('ingest')
     ? new UsagePublisher({
-        producer: createIdempotentProducer(kafka, 3),
+        producer: new SerialProducer(kafka, { retries: 3 }),
         topic: topics.raw,
         registry,
         timeoutMs: config.ingest.produceTimeoutMs,
@@ -91,13 +98,26 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   if (publisher) registerIngestRoutes(app, { publisher, config: config.ingest, metrics });
   if (services.has('api') && clickhouse) registerReportRoutes(app, { clickhouse });
 
-  // Intake stops first; consumers finish (and the sink flushes) their batch in hand; clients close last.
+  // Intake stops first; consumers finish (and the sink flushes) their batch in hand; clients
+  // close last. Each step runs even if an earlier one failed.
   const stopAll = async () => {
-    await app.close();
-    await publisher?.close();
-    await enricher?.stop();
-    await sink?.stop();
-    await clickhouse?.close();
+    const steps: [string, (() => Promise<unknown>) | undefined][] = [
+      ['http', () => app.close()],
+      ['ingest', publisher ? () => publisher.close() : undefined],
+      ['enricher', enricher ? () => enricher.stop() : undefined],
+      ['sink', sink ? () => sink.stop() : undefined],
+      ['clickhouse', clickhouse ? () => clickhouse.close() : undefined],
+    ];
+    let failed: unknown = null;
+    for (const [name, step] of steps) {
+      try {
+        await step?.();
+      } catch (err) {
+        log.error({ err, step: name }, 'shutdown step failed');
+        failed ??= err;
+      }
+    }
+    if (failed) throw failed;
   };
 
   let url: string;

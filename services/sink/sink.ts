@@ -1,10 +1,10 @@
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import { isDataError, type ClickHouse } from '../clickhouse/clickhouse.ts';
 import type { SinkConfig } from '../config/config.ts';
 import { deadLetterFor, deadLetterMessage, type DeadLetter } from '../dlq/dead-letter.ts';
 import { BatchConsumer, type BatchContext, type KafkaMessage } from '../kafka/batch-consumer.ts';
-import { createIdempotentProducer } from '../kafka/kafka-client.ts';
+import { SerialProducer } from '../kafka/serial-producer.ts';
 import type { Topics } from '../kafka/topics.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -30,6 +30,30 @@ interface PendingRow {
   readonly message: KafkaMessage;
 }
 
+interface RefusedRow {
+  readonly entry: PendingRow;
+  readonly reason: string;
+}
+
+interface WriteOutcome {
+  readonly written: number;
+  /** Already stored: a redelivery or a resent event. */
+  readonly skipped: number;
+  readonly refused: readonly RefusedRow[];
+}
+
+/** Rows grouped by the month of occurred_at ('YYYY-MM', the table's partition key). */
+function groupByMonth<T extends PendingRow>(entries: readonly T[]): T[][] {
+  const months = new Map<string, T[]>();
+  for (const entry of entries) {
+    const month = String(entry.row['occurred_at']).slice(0, 7);
+    const group = months.get(month);
+    if (group) group.push(entry);
+    else months.set(month, [entry]);
+  }
+  return [...months.values()];
+}
+
 /**
  * usage.enriched.v1 → ClickHouse usage_events_v1, in batches bounded by size
  * (SINK_MAX_BATCH_ROWS, SINK_MIN_BATCH_BYTES) and time (SINK_MAX_WAIT_MS).
@@ -43,13 +67,13 @@ interface PendingRow {
 export class Sink {
   readonly #options: SinkOptions;
   readonly #consumer: BatchConsumer;
-  readonly #producer: Producer;
+  readonly #producer: SerialProducer;
   readonly #log: Logger;
 
   constructor(options: SinkOptions) {
     this.#options = options;
     this.#log = options.log.child({ component: 'sink' });
-    this.#producer = createIdempotentProducer(options.kafka);
+    this.#producer = new SerialProducer(options.kafka);
     this.#consumer = new BatchConsumer(
       options.kafka,
       {
@@ -78,7 +102,7 @@ export class Sink {
 
   async stop(): Promise<void> {
     await this.#consumer.stop();
-    await this.#producer.disconnect();
+    await this.#producer.close();
   }
 
   async #handle(messages: readonly KafkaMessage[], context: BatchContext): Promise<void> {
@@ -89,15 +113,24 @@ export class Sink {
     for (const message of messages) {
       const source = { topic: context.topic, partition: context.partition, ...message };
       const decoded = decodeEnriched(registry, message.value);
-      if (decoded.ok) pending.push({ row: toUsageRow(decoded.enriched, context.partition, message.offset), message });
-      else dead.push(deadLetterFor('sink', source, 'undecodable', decoded.reason, now));
+      if (!decoded.ok) {
+        dead.push(deadLetterFor('sink', source, 'undecodable', decoded.reason, now));
+        continue;
+      }
+      // A record the enricher did not write (produced straight to this topic) may still break
+      // the mapping; it goes to the DLQ instead of stopping the partition.
+      try {
+        pending.push({ row: toUsageRow(decoded.enriched, context.partition, message.offset), message });
+      } catch (err) {
+        dead.push(deadLetterFor('sink', source, 'invalid_event', `cannot map the event to a row: ${(err as Error).message}`, now));
+      }
     }
     const { unique, repeats } = firstPerEventId(pending.map((entry) => ({ ...entry, event_id: entry.row.event_id })));
     metrics.duplicatesSkipped.inc(repeats);
 
     for (let start = 0; start < unique.length; start += config.maxBatchRows) {
       const chunk = unique.slice(start, start + config.maxBatchRows);
-      const refused = await retryUntilStopped(() => this.#writeNew(chunk), {
+      const { written, skipped, refused } = await retryUntilStopped(() => this.#writeNew(chunk), {
         what: `inserting ${chunk.length} rows`,
         shouldContinue: context.isRunning,
         onRetry: (err, attempt, delayMs) => {
@@ -106,25 +139,29 @@ export class Sink {
           context.heartbeat().catch(() => {});
         },
       });
+      metrics.rowsWritten.inc(written);
+      metrics.duplicatesSkipped.inc(skipped);
       for (const { entry, reason } of refused) {
         dead.push(deadLetterFor('sink', { topic: context.topic, partition: context.partition, ...entry.message }, 'unwritable', reason, now));
       }
-      await context.heartbeat();
     }
     if (dead.length > 0) await this.#deadLetter(dead, context);
   }
 
-  /** Inserts the rows not stored yet; returns rows ClickHouse refused as data (not as an outage). */
-  async #writeNew(chunk: readonly (PendingRow & { event_id: string })[]): Promise<{ entry: PendingRow; reason: string }[]> {
+  /**
+   * Inserts the rows not stored yet, one insert per month (the table's
+   * partition: an insert spanning more than 100 partitions is refused), and
+   * returns what happened, including rows ClickHouse refused as data.
+   */
+  async #writeNew(chunk: readonly (PendingRow & { event_id: string })[]): Promise<WriteOutcome> {
     const { clickhouse, metrics } = this.#options;
     const timer = metrics.insertDuration.startTimer();
     const stored = await storedEventIds(clickhouse, chunk.map((entry) => entry.event_id));
     const fresh = chunk.filter((entry) => !stored.has(entry.event_id));
-    metrics.duplicatesSkipped.inc(chunk.length - fresh.length);
-    const refused = await this.#insertIsolatingRefused(fresh);
-    metrics.rowsWritten.inc(fresh.length - refused.length);
+    const refused: RefusedRow[] = [];
+    for (const month of groupByMonth(fresh)) refused.push(...(await this.#insertIsolatingRefused(month)));
     timer();
-    return refused;
+    return { written: fresh.length - refused.length, skipped: chunk.length - fresh.length, refused };
   }
 
   /**
@@ -132,7 +169,7 @@ export class Sink {
    * until the refused rows are found, so one bad row cannot block a partition.
    * Any other error propagates (and the caller retries).
    */
-  async #insertIsolatingRefused(entries: readonly PendingRow[]): Promise<{ entry: PendingRow; reason: string }[]> {
+  async #insertIsolatingRefused(entries: readonly PendingRow[]): Promise<RefusedRow[]> {
     if (entries.length === 0) return [];
     try {
       await this.#options.clickhouse.insert('usage_events', USAGE_EVENTS_TABLE, entries.map((entry) => entry.row));
@@ -154,7 +191,7 @@ export class Sink {
       this.#log.warn({ partition: letter.source_partition, offset: letter.source_offset, reasonCode: letter.reason_code, reason: letter.reason }, 'enriched event sent to DLQ');
     }
     await retryUntilStopped(
-      () => this.#producer.send({ topic: topics.dlq, acks: -1, messages: letters.map((letter) => deadLetterMessage(registry, letter)) }),
+      () => this.#producer.send([{ topic: topics.dlq, messages: letters.map((letter) => deadLetterMessage(registry, letter)) }]),
       { what: 'producing dead letters', shouldContinue: context.isRunning, onRetry: () => context.heartbeat().catch(() => {}) },
     );
     metrics.messagesProduced.inc({ topic: topics.dlq }, letters.length);

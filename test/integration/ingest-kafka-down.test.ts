@@ -4,7 +4,8 @@ import { BearerTokens } from '../../services/auth/bearer-tokens.ts';
 import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
 import { registerIngestRoutes } from '../../services/ingest/ingest-routes.ts';
 import { UsagePublisher } from '../../services/ingest/usage-publisher.ts';
-import { createIdempotentProducer, createKafka } from '../../services/kafka/kafka-client.ts';
+import { createKafka } from '../../services/kafka/kafka-client.ts';
+import { SerialProducer } from '../../services/kafka/serial-producer.ts';
 import { createLogger } from '../../services/logging/logger.ts';
 import { Metrics } from '../../services/metrics/metrics.ts';
 import { SCHEMAS_DIR } from '../../services/project-paths.ts';
@@ -22,7 +23,7 @@ describe('ingest while Kafka is unreachable', () => {
     const metrics = new Metrics({ processMetrics: false });
     const kafka = createKafka({ brokers: ['127.0.0.1:1'], clientId: 'down-test' }, log);
     const publisher = new UsagePublisher({
-      producer: createIdempotentProducer(kafka, 1),
+      producer: new SerialProducer(kafka, { retries: 1 }),
       topic: 'usage.raw.v1',
       registry: AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR),
       timeoutMs: 2_000,

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
 import type { SpendlineConfig } from '../../services/config/config.ts';
+import type { DeadLetter } from '../../services/dlq/dead-letter.ts';
 import type { EnrichedUsageEvent } from '../../services/events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../../services/events/schema-names.ts';
 import { usageEventJson } from '../../services/events/usage-event.ts';
@@ -41,13 +42,14 @@ function enriched(overrides: Record<string, unknown>): EnrichedUsageEvent {
   return { event: parsed, received_at: Date.now(), enriched_at: Date.now(), cost: '0.25', currency: 'USD', cost_status: 'priced', unpriced_reason: null, price_version: 'test' };
 }
 
-async function produceEnriched(events: readonly EnrichedUsageEvent[]): Promise<void> {
+/** Produces enriched events keyed by event_id, or all under one key (one partition, one batch) when given. */
+async function produceEnriched(events: readonly EnrichedUsageEvent[], key?: string): Promise<void> {
   const producer = createIdempotentProducer(createKafka({ brokers, clientId: 'sink-test' }, log));
   await producer.connect();
   await producer.send({
     topic: topicNames(config.kafka.topicPrefix).enriched,
     acks: -1,
-    messages: events.map((event) => ({ key: event.event.event_id, value: registry.encode(SCHEMA_NAMES.enrichedUsageEvent, event) })),
+    messages: events.map((event) => ({ key: key ?? event.event.event_id, value: registry.encode(SCHEMA_NAMES.enrichedUsageEvent, event) })),
   });
   await producer.disconnect();
 }
@@ -103,3 +105,55 @@ describe('sink stores each event_id exactly once', () => {
     expect(await stored()).toEqual({ n: 56, ids: 56, cost: '14' });
   });
 });
+
+describe('sink under awkward data', () => {
+  it('stores a batch spanning more than 100 months and dead-letters a record it cannot map, without stopping', async () => {
+    running ??= await startSink();
+    const before = (await stored()).n;
+    // ClickHouse refuses one insert touching more than 100 partitions (months); the sink splits by month.
+    const history = Array.from({ length: 120 }, (_, month) =>
+      enriched({ event_id: `history-${month}-${randomUUID()}`, occurred_at: new Date(Date.UTC(2016, month, 15)).toISOString() }),
+    );
+    // A record produced straight to the topic with an occurred_at no date can hold (the enricher would refuse it).
+    const poison = { ...enriched({ event_id: `poison-${randomUUID()}` }) };
+    const unmappable: EnrichedUsageEvent = { ...poison, event: { ...poison.event, occurred_at: 9e15 } };
+    await produceEnriched([...history, unmappable], 'one-partition');
+
+    await eventually(async () => ((await stored()).n >= before + 120 ? true : undefined), { what: '120 months of history' });
+    const letters = await readDeadLetters(1);
+    expect(letters[0]).toMatchObject({ stage: 'sink', reason_code: 'invalid_event', reason: expect.stringContaining('cannot map the event to a row') });
+    expect((await stored()).n).toBe(before + 120);
+  });
+
+  it('commits the offsets of the batch it finished when stopped cleanly', async () => {
+    await running!.stop();
+    running = null;
+    const admin = createKafka({ brokers, clientId: 'sink-test-offsets' }, log).admin();
+    await admin.connect();
+    const topic = topicNames(config.kafka.topicPrefix).enriched;
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId: config.sink.groupId, topics: [topic] });
+    await admin.disconnect();
+    const byPartition = (list: readonly { partition: number; offset: string }[]) => Object.fromEntries(list.map((p) => [p.partition, p.offset]));
+    expect(byPartition(committed!.partitions)).toEqual(byPartition(ends.map((e) => ({ partition: e.partition, offset: e.high }))));
+  });
+});
+
+async function readDeadLetters(expected: number) {
+  const consumer = createKafka({ brokers, clientId: 'sink-test-dlq' }, log).consumer({ groupId: `dlq-reader-${randomUUID()}` });
+  const letters: DeadLetter[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic: topicNames(config.kafka.topicPrefix).dlq, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const decoded = registry.decode<DeadLetter>(SCHEMA_NAMES.deadLetter, message.value!);
+      if (decoded.ok) letters.push(decoded.value);
+    },
+  });
+  try {
+    await eventually(async () => (letters.length >= expected ? true : undefined), { what: `${expected} dead letters` });
+  } finally {
+    await consumer.disconnect();
+  }
+  return letters;
+}

@@ -105,6 +105,8 @@ describe('enrichMessage', () => {
     ['an empty model', { model: '' }, 'model: must not be empty'],
     ['an occurred_at in seconds, not milliseconds', { occurred_at: 1_764_000_000 }, 'occurred_at: must not be before 2015-01-01'],
     ['a negative reported cost', { reported_cost: '-0.01' }, 'reported_cost: must not be negative'],
+    ['an occurred_at in microseconds, not milliseconds', { occurred_at: 1_764_000_000_000_000 }, 'occurred_at: must be before 2100-01-01'],
+    ['an occurred_at 16 minutes after Kafka received it', { occurred_at: RECEIVED_AT + 16 * 60_000 }, 'occurred_at: is more than 15 minutes after the event was received'],
   ])('parks an Avro-valid record with %s as invalid_event, naming the field', (_what, overrides, reason) => {
     const value = raw(minimalUsageEventRecord(overrides));
     const outcome = enrichMessage(source(value), registry, NOW);

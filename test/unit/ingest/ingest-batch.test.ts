@@ -125,7 +125,7 @@ describe('parseIngestBatch', () => {
     } else {
       expect(parsed.accepted).toEqual([]);
       expect(parsed.results).toEqual([
-        { index: 0, event_id: 't', status: 'rejected', errors: [{ path: 'occurred_at', message: 'is more than 5 minutes in the future' }] },
+        { index: 0, event_id: 't', status: 'rejected', errors: [{ path: 'occurred_at', message: 'is more than 5 minutes after the event was received' }] },
       ]);
     }
   });

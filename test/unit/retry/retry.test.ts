@@ -107,4 +107,14 @@ describe('retryUntilStopped', () => {
     // Two waits of at least 10 ms each (half of the 20 ms step).
     expect(performance.now() - started).toBeGreaterThanOrEqual(19);
   });
+
+  it('cuts a long default backoff short once the service stops', async () => {
+    let running = true;
+    const started = performance.now();
+    setTimeout(() => (running = false), 50);
+    const stopped = retryUntilStopped(flaky(5, 'ok'), { what: 'insert', shouldContinue: () => running, initialDelayMs: 10_000, maxDelayMs: 10_000 });
+    await expect(stopped).rejects.toBeInstanceOf(StoppedError);
+    // The first backoff alone is 5 to 10 s; stopping ends it within a sleep slice.
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
 });
