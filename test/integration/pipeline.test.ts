@@ -11,6 +11,7 @@ import { SCHEMAS_DIR } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
 import { usageEventJson } from '../support/usage-events.ts';
+import { minimalUsageEventRecord } from '../fixtures/usage-event-examples.ts';
 import type { SpendlineConfig } from '../../services/config/config.ts';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 
@@ -116,12 +117,7 @@ describe('pipeline on the real broker and ClickHouse', () => {
     const producer = createIdempotentProducer(kafka);
     await producer.connect();
     const garbage = Buffer.from('not avro at all');
-    const invalidRecord = registry.encode(SCHEMA_NAMES.usageEvent, {
-      ...baseRecord(),
-      event_id: 'bad-cache',
-      input_tokens: 10,
-      cache_read_tokens: 50,
-    });
+    const invalidRecord = registry.encode(SCHEMA_NAMES.usageEvent, minimalUsageEventRecord({ event_id: 'bad-cache', input_tokens: 10, cache_read_tokens: 50 }));
     const valid = usageEventJson({ team: 'after-poison' });
     await producer.send({ topic: topics.raw, acks: -1, messages: [{ key: 'k', value: garbage }, { key: 'bad-cache', value: invalidRecord }] });
     await producer.disconnect();
@@ -152,36 +148,3 @@ describe('pipeline on the real broker and ClickHouse', () => {
     expect(metrics.body).toContain('spendline_kafka_consumer_lag');
   });
 });
-
-function baseRecord() {
-  return {
-    event_id: 'x',
-    occurred_at: Date.parse('2026-11-02T10:00:00Z'),
-    provider: 'openai',
-    model: 'gpt-4o-mini',
-    api_flavor: null,
-    operation: 'chat',
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_tokens: 0,
-    cache_write_tokens: 0,
-    reasoning_tokens: 0,
-    input_audio_tokens: 0,
-    output_audio_tokens: 0,
-    provider_usage: null,
-    latency_ms: null,
-    ttft_ms: null,
-    status: 'ok',
-    error_code: null,
-    team: null,
-    feature: null,
-    environment: null,
-    user_id: null,
-    session_id: null,
-    agent_run_id: null,
-    api_key_id: null,
-    tags: {},
-    gateway_id: null,
-    reported_cost: null,
-  };
-}
