@@ -37,17 +37,6 @@ export const EVENT_LIMITS = {
   maxFutureSkewMs: 15 * 60 * 1000,
 } as const;
 
-export const TOKEN_FIELDS = [
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_write_tokens',
-  'reasoning_tokens',
-  'input_audio_tokens',
-  'output_audio_tokens',
-] as const;
-export type TokenField = (typeof TOKEN_FIELDS)[number];
-
 export const ATTRIBUTION_FIELDS = ['team', 'feature', 'environment', 'user_id', 'session_id', 'agent_run_id', 'api_key_id'] as const;
 
 const tokenCount = z.number().int('must be a whole number').nonnegative('must not be negative').max(Number.MAX_SAFE_INTEGER);
@@ -198,11 +187,3 @@ export function futureSkewIssue(event: UsageEventRecord, receivedAt: number, max
   return { path: 'occurred_at', message: `is more than ${Math.round(maxSkewMs / 60_000)} minutes after the event was received` };
 }
 
-/** The JSON form of a record, as reports and the DLQ tooling show it. */
-export function usageEventToJson(event: UsageEventRecord): Record<string, unknown> {
-  return {
-    ...event,
-    occurred_at: new Date(event.occurred_at).toISOString(),
-    provider_usage: event.provider_usage === null ? undefined : (JSON.parse(event.provider_usage) as unknown),
-  };
-}

@@ -10,7 +10,6 @@ export const MONEY_SCALE = 12;
 /** Total significant digits, matching ClickHouse Decimal(38, 12) / Avro precision 38. */
 export const MONEY_PRECISION = 38;
 
-const UNIT = 10n ** BigInt(MONEY_SCALE);
 const MAX_ABS = 10n ** BigInt(MONEY_PRECISION) - 1n;
 const DECIMAL_PATTERN = /^(-)?(\d+)(?:\.(\d+))?$/;
 
@@ -67,5 +66,3 @@ export function divideRoundHalfEven(numerator: bigint, denominator: bigint): big
   if (twiceRemainder > d || (twiceRemainder === d && quotient % 2n === 1n)) quotient += 1n;
   return negative ? -quotient : quotient;
 }
-
-export const ONE_UNIT = UNIT;

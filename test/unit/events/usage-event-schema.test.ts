@@ -9,7 +9,6 @@ import {
   OPERATIONS,
   usageEventJson,
   usageEventRecord,
-  usageEventToJson,
   type UsageEventRecord,
 } from '../../../services/events/usage-event.ts';
 import { SCHEMAS_DIR } from '../../../services/project-paths.ts';
@@ -97,11 +96,6 @@ describe('the zod schema for the HTTP form and the Avro schema agree field by fi
       expect(decoded.value).toEqual(record);
       expect(validate(usageEventRecord, decoded.value)).toEqual({ ok: true, value: record });
     }
-  });
-
-  it('reads the JSON form of a record back as the same record', () => {
-    expect(parsed(usageEventToJson(FULL_USAGE_EVENT_RECORD))).toEqual(FULL_USAGE_EVENT_RECORD);
-    expect(parsed(usageEventToJson(minimalUsageEventRecord()))).toEqual(minimalUsageEventRecord());
   });
 });
 
