@@ -6,3 +6,5 @@ export const SCHEMAS_DIR = fileURLToPath(new URL('../schemas/', import.meta.url)
 export const SQL_DIR = fileURLToPath(new URL('../sql/', import.meta.url));
 export const KAFKA_POM = fileURLToPath(new URL('../deploy/kafka/pom.xml', import.meta.url));
 export const KAFKA_LIB_DIR = fileURLToPath(new URL('../deploy/kafka/lib/', import.meta.url));
+/** The price catalog bundled with Spendline (see services/pricing/catalog/README.md). */
+export const BUNDLED_PRICE_CATALOG = fileURLToPath(new URL('./pricing/catalog/genai-prices.catalog.json', import.meta.url));

@@ -24,20 +24,25 @@ export interface BuiltQuery {
 
 export function buildCostReportQuery(request: CostReportRequest): BuiltQuery {
   const dimensions = request.groupBy.filter((dimension) => COST_DIMENSIONS.includes(dimension));
-  // Aggregates get names unlike any column: a ClickHouse alias shadows the column it is named after.
+  // Rows in force only (the usage_costs_v1 view), each counted with its sign: a repriced event
+  // has a cancelled row (-1) beside the one in force. Aggregates get names unlike any column:
+  // a ClickHouse alias shadows the column it is named after.
   const select = [
     ...dimensions,
-    'toString(sum(cost)) AS total_cost',
-    'count() AS events',
-    'sum(input_tokens) AS total_input_tokens',
-    'sum(output_tokens) AS total_output_tokens',
-    "countIf(cost_status = 'unpriced') AS unpriced_events",
+    'toString(sum(cost * sign)) AS total_cost',
+    'toString(sum(list_cost * sign)) AS total_list_cost',
+    'sum(sign) AS events',
+    'sum(input_tokens * sign) AS total_input_tokens',
+    'sum(output_tokens * sign) AS total_output_tokens',
+    "sumIf(sign, cost_status = 'unpriced') AS unpriced_events",
   ];
   const sql = [
     `SELECT ${select.join(', ')}`,
-    'FROM {db:Identifier}.usage_events_v1',
+    'FROM {db:Identifier}.usage_costs_v1',
     "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",
-    ...(dimensions.length > 0 ? [`GROUP BY ${dimensions.join(', ')}`, `ORDER BY sum(cost) DESC, ${dimensions.join(', ')}`] : []),
+    ...(dimensions.length > 0
+      ? [`GROUP BY ${dimensions.join(', ')}`, 'HAVING sum(sign) != 0', `ORDER BY sum(cost * sign) DESC, ${dimensions.join(', ')}`]
+      : []),
   ].join('\n');
   return { sql, params: { from: formatDateTime64(request.from), to: formatDateTime64(request.to) } };
 }

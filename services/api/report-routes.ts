@@ -28,6 +28,7 @@ const costReportQuery = z
 const costRow = z
   .object({
     total_cost: z.string(),
+    total_list_cost: z.string(),
     events: z.coerce.number(),
     total_input_tokens: z.coerce.number(),
     total_output_tokens: z.coerce.number(),
@@ -52,6 +53,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
         // '' in storage means "not attributed": shown as null, never hidden.
         ...Object.fromEntries(groupBy.map((dimension: CostDimension) => [dimension, row[dimension] === '' ? null : row[dimension]])),
         cost: row.total_cost,
+        list_cost: row.total_list_cost,
         events: row.events,
         input_tokens: row.total_input_tokens,
         output_tokens: row.total_output_tokens,

@@ -6,7 +6,10 @@ import { migrate, readMigrations } from '../clickhouse/migrations.ts';
 import { loadConfig, type SpendlineConfig } from '../config/config.ts';
 import { fetchBrokerJars, localBrokerPid, startLocalBroker, stopLocalBrokerIn, type LocalBroker } from '../kafka/local-broker.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
-import { KAFKA_LIB_DIR, KAFKA_POM, SQL_DIR } from '../project-paths.ts';
+import { BUNDLED_PRICE_CATALOG, KAFKA_LIB_DIR, KAFKA_POM, SQL_DIR } from '../project-paths.ts';
+import { importGenaiPrices } from '../pricing/catalog/catalog-import.ts';
+import { loadPricingEngine } from '../pricing/load-pricing.ts';
+import { runPriceCommand } from './price-command.ts';
 import { SERVICE_NAMES, startProcess, type ServiceName } from '../runtime/spendline-process.ts';
 
 /**
@@ -22,6 +25,8 @@ const USAGE = `usage: spendline <command>
   ingest | enricher | sink | api
                         run one service alone (distributed deployment)
   migrate               apply the ClickHouse migrations in sql/ and exit
+  price                 price calls: NDJSON requests on stdin, NDJSON answers on stdout
+  catalog import FILE   import a genai-prices data file as the bundled price catalog
   kafka fetch           resolve the Kafka broker jars with Maven
   kafka start           start the local broker in the background
   kafka stop            stop the local broker
@@ -53,6 +58,13 @@ async function main(argv: readonly string[]): Promise<number> {
       return runServices(config, new Set([command]), log, { allowLocalBroker: false, generateToken: false });
     case 'migrate':
       return runMigrations(config, log);
+    case 'price': {
+      // Unpriceable lines are answered in the output; the exit code reports only that the run completed.
+      await runPriceCommand(loadPricingEngine(config.pricing), process.stdin, process.stdout);
+      return 0;
+    }
+    case 'catalog':
+      return runCatalogCommand(subcommand, argv[2]);
     case 'kafka':
       return runKafkaCommand(subcommand, config, log);
     default:
@@ -155,6 +167,18 @@ function ensureAdminToken(config: SpendlineConfig): { token: string; file: strin
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return { token, file, fresh: true };
+}
+
+function runCatalogCommand(subcommand: string | undefined, file: string | undefined): number {
+  if (subcommand !== 'import' || !file) {
+    process.stderr.write('spendline: usage: catalog import <genai-prices-data.json>\n');
+    return 2;
+  }
+  const catalog = importGenaiPrices(readFileSync(file, 'utf8'), new Date());
+  writeFileSync(BUNDLED_PRICE_CATALOG, `${JSON.stringify(catalog, null, 1)}\n`);
+  const models = catalog.providers.reduce((n, provider) => n + provider.models.length, 0);
+  process.stdout.write(`imported ${catalog.providers.length} providers and ${models} models as ${catalog.version} into ${BUNDLED_PRICE_CATALOG}\n`);
+  return 0;
 }
 
 async function runMigrations(config: SpendlineConfig, log: Logger): Promise<number> {

@@ -50,6 +50,18 @@ export function splitStatements(text: string): string[] {
     .filter((chunk) => chunk.split('\n').some((line) => line.trim() !== '' && !line.trim().startsWith('--')));
 }
 
+/**
+ * Puts the database name into a migration's text. Bound parameters cannot be
+ * used here: a view or materialized view would keep `{db:Identifier}` in its
+ * stored definition and turn into a parameterised view. The name is a
+ * configuration value checked to be a plain identifier (config.ts), and is
+ * quoted as one.
+ */
+export function withDatabase(sql: string, database: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new Error(`not a plain identifier: ${database}`);
+  return sql.replaceAll('{db:Identifier}', `\`${database}\``);
+}
+
 const appliedRow = z.object({ version: z.coerce.number(), checksum: z.string() });
 
 export async function migrate(clickhouse: ClickHouse, migrations: readonly Migration[], log: Logger): Promise<number[]> {
@@ -83,7 +95,7 @@ export async function migrate(clickhouse: ClickHouse, migrations: readonly Migra
       continue;
     }
     for (const [index, sql] of migration.statements.entries()) {
-      await clickhouse.command({ name: `migration_${migration.version}_${index + 1}`, sql });
+      await clickhouse.command({ name: `migration_${migration.version}_${index + 1}`, sql: withDatabase(sql, clickhouse.database) });
     }
     await clickhouse.insert('record_migration', 'schema_migrations_v1', [
       { version: migration.version, name: migration.name, checksum: migration.checksum, applied_at: formatDateTime64(Date.now()) },

@@ -57,6 +57,11 @@ const envSchema = z.object({
   /** How long a POST waits for Kafka's acknowledgement before answering 503. */
   INGEST_PRODUCE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
 
+  /** Price catalog file (spendline-price-catalog/1). Unset: the catalog bundled in services/pricing/catalog. */
+  SPENDLINE_PRICE_CATALOG: z.string().min(1).optional(),
+  /** Contracts file (negotiated prices, discounts, self-hosted models). Unset: list prices only. */
+  SPENDLINE_CONTRACTS_FILE: z.string().min(1).optional(),
+
   ENRICHER_GROUP_ID: z.string().min(1).default('spendline-enricher'),
   SINK_GROUP_ID: z.string().min(1).default('spendline-sink'),
   /** Most rows in one ClickHouse insert. */
@@ -106,8 +111,15 @@ export interface SinkConfig {
   readonly minBatchBytes: number;
 }
 
+export interface PricingConfig {
+  /** null: the bundled catalog. */
+  readonly catalogFile: string | null;
+  readonly contractsFile: string | null;
+}
+
 export interface SpendlineConfig {
   readonly logLevel: string;
+  readonly pricing: PricingConfig;
   readonly dataDir: string;
   readonly kafka: KafkaConfig;
   readonly clickhouse: ClickHouseConfig;
@@ -130,6 +142,10 @@ export function loadConfig(env: Record<string, string | undefined>): Validated<S
     value: {
       logLevel: e.LOG_LEVEL,
       dataDir,
+      pricing: {
+        catalogFile: e.SPENDLINE_PRICE_CATALOG ? resolve(e.SPENDLINE_PRICE_CATALOG) : null,
+        contractsFile: e.SPENDLINE_CONTRACTS_FILE ? resolve(e.SPENDLINE_CONTRACTS_FILE) : null,
+      },
       kafka: {
         brokers: e.KAFKA_BROKERS && e.KAFKA_BROKERS.length > 0 ? e.KAFKA_BROKERS : null,
         clientId: e.KAFKA_CLIENT_ID,

@@ -3,7 +3,8 @@ import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
 import { futureSkewIssue, usageEventRecord, type UsageEventRecord } from '../events/usage-event.ts';
 import { deadLetterFor, type DeadLetter, type SourceMessage } from '../dlq/dead-letter.ts';
-import { priceEvent } from '../pricing/price-event.ts';
+import { priceUsageEvent } from '../pricing/price-usage-event.ts';
+import type { PricingEngine } from '../pricing/pricing-engine.ts';
 import { validate } from '../validation/issues.ts';
 
 /** What the enricher does with one raw message: forward it enriched, or park it in the DLQ. */
@@ -13,9 +14,11 @@ export type EnrichOutcome =
 
 /**
  * decode → validate → price → encode, for one message of usage.raw.v1. Pure
- * apart from the clock passed in; never throws for bad input.
+ * apart from the clock passed in; never throws for bad input. An event that
+ * cannot be priced is still forwarded (cost_status unpriced, with the reason):
+ * usage without a price is counted, not dropped.
  */
-export function enrichMessage(source: SourceMessage, registry: AvroSchemaRegistry, now: number): EnrichOutcome {
+export function enrichMessage(source: SourceMessage, registry: AvroSchemaRegistry, pricing: PricingEngine, now: number): EnrichOutcome {
   const dead = (code: DeadLetter['reason_code'], reason: string): EnrichOutcome => ({
     kind: 'dead',
     letter: deadLetterFor('enricher', source, code, reason, now),
@@ -27,20 +30,10 @@ export function enrichMessage(source: SourceMessage, registry: AvroSchemaRegistr
   const issues = checked.ok ? [futureSkewIssue(checked.value, Number(source.timestamp))].filter((issue) => issue !== null) : checked.issues;
   if (!checked.ok || issues.length > 0) return dead('invalid_event', issues.map((issue) => `${issue.path || 'event'}: ${issue.message}`).join('; '));
 
-  const event = checked.value;
-  const pricing = priceEvent(event);
-  const enriched: EnrichedUsageEvent = {
-    event,
-    received_at: Number(source.timestamp),
-    enriched_at: now,
-    cost: pricing.status === 'priced' ? pricing.cost : '0',
-    currency: 'USD',
-    cost_status: pricing.status,
-    unpriced_reason: pricing.status === 'unpriced' ? pricing.reason : null,
-    price_version: pricing.priceVersion,
-  };
+  const priced = priceUsageEvent(pricing, checked.value);
+  const enriched: EnrichedUsageEvent = { ...priced, received_at: Number(source.timestamp), enriched_at: now };
   try {
-    return { kind: 'enriched', eventId: event.event_id, enriched, value: registry.encode(SCHEMA_NAMES.enrichedUsageEvent, enriched) };
+    return { kind: 'enriched', eventId: enriched.event.event_id, enriched, value: registry.encode(SCHEMA_NAMES.enrichedUsageEvent, enriched) };
   } catch (err) {
     return dead('invalid_event', `enriched event does not fit its schema: ${(err as Error).message}`);
   }

@@ -6,6 +6,7 @@ import { SerialProducer } from '../kafka/serial-producer.ts';
 import type { Topics } from '../kafka/topics.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { PricingEngine } from '../pricing/pricing-engine.ts';
 import { retryUntilStopped } from '../retry/retry.ts';
 import { enrichMessage } from './enrich-message.ts';
 
@@ -14,6 +15,7 @@ export interface EnricherOptions {
   readonly topics: Topics;
   readonly groupId: string;
   readonly registry: AvroSchemaRegistry;
+  readonly pricing: PricingEngine;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly concurrency?: number;
@@ -61,12 +63,12 @@ export class Enricher {
   }
 
   async #handle(messages: readonly KafkaMessage[], context: BatchContext): Promise<void> {
-    const { registry, topics, metrics } = this.#options;
+    const { registry, pricing, topics, metrics } = this.#options;
     const now = Date.now();
     const enriched = [];
     const dead = [];
     for (const message of messages) {
-      const outcome = enrichMessage({ topic: context.topic, partition: context.partition, ...message }, registry, now);
+      const outcome = enrichMessage({ topic: context.topic, partition: context.partition, ...message }, registry, pricing, now);
       if (outcome.kind === 'enriched') enriched.push({ key: outcome.eventId, value: outcome.value });
       else {
         dead.push(deadLetterMessage(registry, outcome.letter));

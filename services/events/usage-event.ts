@@ -69,6 +69,7 @@ const recordShape = {
   cache_write_tokens: tokenCount,
   reasoning_tokens: tokenCount,
   input_audio_tokens: tokenCount,
+  cache_audio_read_tokens: tokenCount,
   output_audio_tokens: tokenCount,
   provider_usage: z
     .string()
@@ -103,6 +104,14 @@ function checkConsistency(event: UsageEventRecord, ctx: z.RefinementCtx): void {
       code: 'custom',
       path: ['input_tokens'],
       message: `must include cache_read_tokens, cache_write_tokens and input_audio_tokens (their sum ${inputParts} exceeds input_tokens ${event.input_tokens})`,
+    });
+  }
+  const cachedAudio = event.cache_audio_read_tokens;
+  if (valid(cachedAudio, event.cache_read_tokens, event.input_audio_tokens) && cachedAudio > Math.min(event.cache_read_tokens, event.input_audio_tokens)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cache_audio_read_tokens'],
+      message: `must be part of both cache_read_tokens (${event.cache_read_tokens}) and input_audio_tokens (${event.input_audio_tokens})`,
     });
   }
   const outputParts = event.reasoning_tokens + event.output_audio_tokens;
@@ -149,6 +158,7 @@ export const usageEventJson = z
     cache_write_tokens: tokenCount.default(0),
     reasoning_tokens: tokenCount.default(0),
     input_audio_tokens: tokenCount.default(0),
+    cache_audio_read_tokens: tokenCount.default(0),
     output_audio_tokens: tokenCount.default(0),
     provider_usage: z
       .record(z.string(), z.unknown(), { message: 'must be the provider usage JSON object' })

@@ -70,7 +70,9 @@ export class BatchConsumer {
     });
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
       this.#joined = false;
-      this.#log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      // kafkajs restarts the consumer after a retriable error (a coordinator still loading, say).
+      if (payload.restart) this.#log.warn({ err: payload.error }, 'consumer restarting after a retriable error');
+      else this.#log.error({ err: payload.error }, 'consumer crashed');
       if (!payload.restart && this.#running) options.onFatal?.(payload.error);
     });
   }

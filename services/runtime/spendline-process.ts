@@ -16,6 +16,7 @@ import type { Logger } from '../logging/logger.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { SCHEMAS_DIR, SQL_DIR } from '../project-paths.ts';
 import { Sink } from '../sink/sink.ts';
+import { loadPricingEngine } from '../pricing/load-pricing.ts';
 
 export const SERVICE_NAMES = ['ingest', 'enricher', 'sink', 'api'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -85,7 +86,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
         metrics,
       })
     : null;
-  const enricher = services.has('enricher') ? new Enricher({ kafka, topics, groupId: config.enricher.groupId, registry, log, metrics, onFatal }) : null;
+  const enricher = services.has('enricher') ? new Enricher({ kafka, topics, groupId: config.enricher.groupId, registry, pricing: loadPricingEngine(config.pricing), log, metrics, onFatal }) : null;
   const sink = services.has('sink') && clickhouse ? new Sink({ kafka, clickhouse, topics, registry, config: config.sink, log, metrics, onFatal }) : null;
 
   const readiness: ReadinessCheck[] = [

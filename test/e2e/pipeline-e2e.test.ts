@@ -173,7 +173,7 @@ describe('spendline start, end to end over HTTP', () => {
       expected.set(team, row);
     }
     const expectedRows = [...expected.entries()]
-      .map(([team, row]) => ({ team, cost: format(row.cost), events: row.events, input_tokens: row.input, output_tokens: row.output, unpriced_events: row.unpriced }))
+      .map(([team, row]) => ({ team, cost: format(row.cost), list_cost: format(row.cost), events: row.events, input_tokens: row.input, output_tokens: row.output, unpriced_events: row.unpriced }))
       .sort((a, b) => Number(BigInt(b.cost.replace('.', '').padEnd(20, '0')) - BigInt(a.cost.replace('.', '').padEnd(20, '0'))));
 
     // Wait until the sink has handled all 950 accepted messages (resent copies included), so a

@@ -44,9 +44,11 @@ describe('migrations', () => {
   it('refuses to start when a shipped migration was edited', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spendline-sql-'));
     cpSync(SQL_DIR, dir, { recursive: true });
-    writeFileSync(join(dir, '002_extra.sql'), 'CREATE TABLE IF NOT EXISTS {db:Identifier}.extra_v1 (a UInt8 COMMENT \'test\') ENGINE = MergeTree ORDER BY a;\n');
-    expect(await migrate(clickhouse, readMigrations(dir), log)).toEqual([2]);
-    appendFileSync(join(dir, '002_extra.sql'), '-- edited\n');
-    await expect(migrate(clickhouse, readMigrations(dir), log)).rejects.toThrow(/migration 2 \(extra\) changed after it was applied/);
+    const next = readMigrations(SQL_DIR).length + 1;
+    const file = join(dir, `${String(next).padStart(3, '0')}_extra.sql`);
+    writeFileSync(file, 'CREATE TABLE IF NOT EXISTS {db:Identifier}.extra_v1 (a UInt8 COMMENT \'test\') ENGINE = MergeTree ORDER BY a;\n');
+    expect(await migrate(clickhouse, readMigrations(dir), log)).toEqual([next]);
+    appendFileSync(file, '-- edited\n');
+    await expect(migrate(clickhouse, readMigrations(dir), log)).rejects.toThrow(new RegExp(`migration ${next} \\(extra\\) changed after it was applied`));
   });
 });

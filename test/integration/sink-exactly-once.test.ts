@@ -39,7 +39,23 @@ afterAll(async () => {
 
 function enriched(overrides: Record<string, unknown>): EnrichedUsageEvent {
   const parsed = usageEventJson.parse(eventJson(overrides));
-  return { event: parsed, received_at: Date.now(), enriched_at: Date.now(), cost: '0.25', currency: 'USD', cost_status: 'priced', unpriced_reason: null, price_version: 'test' };
+  return {
+    event: parsed,
+    received_at: Date.now(),
+    enriched_at: Date.now(),
+    cost: '0.25',
+    list_cost: '0.25',
+    input_cost: '0.2',
+    output_cost: '0.05',
+    cost_breakdown: { input: '0.2', output: '0.05' },
+    catalog_model: 'gpt-4o-mini',
+    contract_id: null,
+    currency: 'USD',
+    cost_status: 'priced',
+    unpriced_reason: null,
+    unpriced_code: null,
+    price_version: 'test',
+  };
 }
 
 /** Produces enriched events keyed by event_id, or all under one key (one partition, one batch) when given. */

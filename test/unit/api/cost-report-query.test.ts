@@ -8,9 +8,9 @@ const FROM = Date.UTC(2026, 10, 1);
 const TO = Date.UTC(2026, 10, 23, 10, 15, 0, 123);
 
 const AGGREGATES =
-  "toString(sum(cost)) AS total_cost, count() AS events, sum(input_tokens) AS total_input_tokens, sum(output_tokens) AS total_output_tokens, countIf(cost_status = 'unpriced') AS unpriced_events";
+  "toString(sum(cost * sign)) AS total_cost, toString(sum(list_cost * sign)) AS total_list_cost, sum(sign) AS events, sum(input_tokens * sign) AS total_input_tokens, sum(output_tokens * sign) AS total_output_tokens, sumIf(sign, cost_status = 'unpriced') AS unpriced_events";
 const FROM_WHERE = [
-  'FROM {db:Identifier}.usage_events_v1',
+  'FROM {db:Identifier}.usage_costs_v1',
   "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",
 ].join('\n');
 
@@ -27,7 +27,7 @@ describe('buildCostReportQuery', () => {
     [['user_id', 'provider', 'environment', 'feature'], 'user_id, provider, environment, feature'],
   ])('groups and orders by %j in the order asked', (groupBy, columns) => {
     const built = buildCostReportQuery({ from: FROM, to: TO, groupBy });
-    expect(built.sql).toBe(`SELECT ${columns}, ${AGGREGATES}\n${FROM_WHERE}\nGROUP BY ${columns}\nORDER BY sum(cost) DESC, ${columns}`);
+    expect(built.sql).toBe(`SELECT ${columns}, ${AGGREGATES}\n${FROM_WHERE}\nGROUP BY ${columns}\nHAVING sum(sign) != 0\nORDER BY sum(cost * sign) DESC, ${columns}`);
   });
 
   it('binds the period as DateTime64 parameters in UTC and never writes values into the SQL', () => {
@@ -43,7 +43,7 @@ describe('buildCostReportQuery', () => {
   it('drops anything that is not a whitelisted dimension, so no request text reaches the SQL', () => {
     const hostile = ['team', 'cost); DROP TABLE usage_events_v1; --', 'tags', 'event_id'] as unknown as CostDimension[];
     const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: hostile });
-    expect(built.sql).toBe(`SELECT team, ${AGGREGATES}\n${FROM_WHERE}\nGROUP BY team\nORDER BY sum(cost) DESC, team`);
+    expect(built.sql).toBe(`SELECT team, ${AGGREGATES}\n${FROM_WHERE}\nGROUP BY team\nHAVING sum(sign) != 0\nORDER BY sum(cost * sign) DESC, team`);
     expect(built.sql).not.toContain('DROP');
   });
 

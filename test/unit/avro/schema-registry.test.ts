@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import avro from 'avsc';
@@ -36,10 +36,17 @@ const ENRICHED: EnrichedUsageEvent = {
   received_at: Date.UTC(2026, 10, 23, 9, 15, 1, 0),
   enriched_at: Date.UTC(2026, 10, 23, 9, 15, 2, 500),
   cost: '0.000315',
+  list_cost: '0.00037',
+  input_cost: '0.000105',
+  output_cost: '0.00021',
+  cost_breakdown: { input: '0.00003', cache_read: '0.000075', output: '0.00021' },
+  catalog_model: 'gpt-4o-mini',
+  contract_id: 'acme-2026',
   currency: 'USD',
   cost_status: 'priced',
   unpriced_reason: null,
-  price_version: 'builtin-2025-06',
+  unpriced_code: null,
+  price_version: 'genai-prices-f41075aab069+contracts-0123456789ab',
 };
 
 function littleEndianHex(fingerprint: bigint): string {
@@ -60,12 +67,12 @@ describe('AvroSchemaRegistry.fromDirectory(schemas/)', () => {
     expect(registry.byFingerprint(known.fingerprint)).toBe(known);
   });
 
-  it('holds exactly the three current schemas and throws for a name it does not define', () => {
-    expect(registry.knownSchemas.map((known) => known.name).sort()).toEqual([
-      SCHEMA_NAMES.deadLetter,
-      SCHEMA_NAMES.enrichedUsageEvent,
-      SCHEMA_NAMES.usageEvent,
-    ]);
+  it('holds the three current schemas and the earlier revisions in schemas/history, and throws for a name it does not define', () => {
+    expect(new Set(registry.knownSchemas.map((known) => known.name))).toEqual(
+      new Set([SCHEMA_NAMES.deadLetter, SCHEMA_NAMES.enrichedUsageEvent, SCHEMA_NAMES.usageEvent]),
+    );
+    const history = readdirSync(join(SCHEMAS_DIR, 'history')).filter((file) => file.endsWith('.avsc'));
+    expect(registry.knownSchemas).toHaveLength(3 + history.length);
     expect(() => registry.current('dev.spendline.usage.Nope')).toThrow('no current Avro schema named dev.spendline.usage.Nope');
   });
 
@@ -136,7 +143,16 @@ describe('an older writer version is read by a newer reader', () => {
   const rev0Type = avro.Type.forSchema(rev0Schema as avro.Schema);
   const { ttft_ms, tags, reported_cost, input_audio_tokens, output_audio_tokens, ...rev0Value } = FULL_USAGE_EVENT_RECORD;
   const rev0Message = frameSingleObject(rev0Fingerprint, rev0Type.toBuffer(rev0Value));
-  const expected: UsageEventRecord = { ...FULL_USAGE_EVENT_RECORD, ttft_ms: null, tags: {}, reported_cost: null, input_audio_tokens: 0, output_audio_tokens: 0 };
+  const expected: UsageEventRecord = {
+    ...FULL_USAGE_EVENT_RECORD,
+    ttft_ms: null,
+    tags: {},
+    reported_cost: null,
+    input_audio_tokens: 0,
+    output_audio_tokens: 0,
+    // Added after rev0 was written: read as its default too.
+    cache_audio_read_tokens: 0,
+  };
 
   it('the fixture really is another revision of the same record', () => {
     expect(rev0Type.name).toBe(SCHEMA_NAMES.usageEvent);

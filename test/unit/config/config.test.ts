@@ -21,6 +21,7 @@ describe('loadConfig', () => {
     expect(loaded({})).toEqual({
       logLevel: 'info',
       dataDir: resolve('.spendline'),
+      pricing: { catalogFile: null, contractsFile: null },
       kafka: { brokers: null, clientId: 'spendline', topicPrefix: '', partitions: 3, replicationFactor: null, localPort: 19092 },
       clickhouse: { url: null, username: 'default', password: '', database: 'spendline', chdbPath: resolve('.spendline', 'chdb') },
       http: { host: '127.0.0.1', port: 8080 },
@@ -58,10 +59,13 @@ describe('loadConfig', () => {
       SINK_MAX_BATCH_ROWS: '1',
       SINK_MAX_WAIT_MS: '60000',
       SINK_MIN_BATCH_BYTES: '1',
+      SPENDLINE_PRICE_CATALOG: '/etc/spendline/catalog.json',
+      SPENDLINE_CONTRACTS_FILE: '/etc/spendline/contracts.json',
     });
     expect(config).toEqual({
       logLevel: 'debug',
       dataDir: '/var/lib/spendline',
+      pricing: { catalogFile: '/etc/spendline/catalog.json', contractsFile: '/etc/spendline/contracts.json' },
       kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'spendline-test', topicPrefix: 'test-1.', partitions: 12, replicationFactor: 2, localPort: 29092 },
       clickhouse: { url: 'https://ch.example.com:8443', username: 'writer', password: 'secret', database: 'spendline_test_1', chdbPath: '/var/lib/spendline/chdb' },
       http: { host: '0.0.0.0', port: 0 },

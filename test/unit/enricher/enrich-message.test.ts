@@ -5,7 +5,7 @@ import { enrichMessage } from '../../../services/enricher/enrich-message.ts';
 import type { EnrichedUsageEvent } from '../../../services/events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../../../services/events/schema-names.ts';
 import type { UsageEventRecord } from '../../../services/events/usage-event.ts';
-import { BUILTIN_PRICE_VERSION } from '../../../services/pricing/builtin-prices.ts';
+import { catalog, engine } from '../../support/pricing.ts';
 import { SCHEMAS_DIR } from '../../../services/project-paths.ts';
 import { FULL_USAGE_EVENT_RECORD, minimalUsageEventRecord } from '../../fixtures/usage-event-examples.ts';
 
@@ -17,11 +17,12 @@ function source(value: Buffer | null, key: Buffer | null = Buffer.from('evt-0001
   return { topic: 'usage.raw.v1', partition: 2, offset: '41', timestamp: String(RECEIVED_AT), key, value };
 }
 
+const pricing = engine();
 const raw = (event: unknown) => registry.encode(SCHEMA_NAMES.usageEvent, event);
 
 describe('enrichMessage', () => {
   it('prices a valid raw message and encodes the enriched event', () => {
-    const outcome = enrichMessage(source(raw(FULL_USAGE_EVENT_RECORD)), registry, NOW);
+    const outcome = enrichMessage(source(raw(FULL_USAGE_EVENT_RECORD)), registry, pricing, NOW);
     // gpt-4o-mini-2024-07-18 → gpt-4o-mini (input 0.15, cache read 0.075, output 0.6 per million):
     // (1200 − 1000) × 0.15 + 1000 × 0.075 + 350 × 0.6 = 30 + 75 + 210 = 315 → 0.000315
     const expected: EnrichedUsageEvent = {
@@ -29,10 +30,17 @@ describe('enrichMessage', () => {
       received_at: RECEIVED_AT,
       enriched_at: NOW,
       cost: '0.000315',
+      list_cost: '0.000315',
+      input_cost: '0.000105',
+      output_cost: '0.00021',
+      cost_breakdown: { input: '0.00003', cache_read: '0.000075', output: '0.00021' },
+      catalog_model: 'gpt-4o-mini',
+      contract_id: null,
       currency: 'USD',
       cost_status: 'priced',
       unpriced_reason: null,
-      price_version: BUILTIN_PRICE_VERSION,
+      unpriced_code: null,
+      price_version: catalog.version,
     };
     expect(outcome).toMatchObject({ kind: 'enriched', eventId: 'evt-0001', enriched: expected });
     if (outcome.kind !== 'enriched') return;
@@ -42,16 +50,16 @@ describe('enrichMessage', () => {
   });
 
   it('forwards an unpriced event with cost 0 and the reason, never as free priced usage', () => {
-    const outcome = enrichMessage(source(raw(minimalUsageEventRecord({ event_id: 'u-1', model: 'mystery-9', input_tokens: 50 }))), registry, NOW);
+    const outcome = enrichMessage(source(raw(minimalUsageEventRecord({ event_id: 'u-1', model: 'mystery-9', input_tokens: 50 }))), registry, pricing, NOW);
     expect(outcome).toMatchObject({
       kind: 'enriched',
       eventId: 'u-1',
-      enriched: { cost: '0', cost_status: 'unpriced', unpriced_reason: 'no price for model mystery-9 of provider openai' },
+      enriched: { cost: '0', list_cost: '0', cost_status: 'unpriced', unpriced_code: 'unknown_model', unpriced_reason: `no price for model "mystery-9" of provider openai in catalog ${catalog.version}` },
     });
     if (outcome.kind !== 'enriched') return;
     expect(registry.decode(SCHEMA_NAMES.enrichedUsageEvent, outcome.value)).toMatchObject({
       ok: true,
-      value: { cost_status: 'unpriced', cost: '0', unpriced_reason: 'no price for model mystery-9 of provider openai' },
+      value: { cost_status: 'unpriced', cost: '0', unpriced_code: 'unknown_model' },
     });
   });
 
@@ -81,7 +89,7 @@ describe('enrichMessage', () => {
     ['a message of another schema', enriched, /^message was written as dev\.spendline\.usage\.EnrichedUsageEvent, expected dev\.spendline\.usage\.UsageEvent$/],
     ['an empty value', Buffer.alloc(0), /^message has no value$/],
   ])('parks %s in the DLQ as undecodable, keeping the original bytes and key', (_what, value, reason) => {
-    const outcome = enrichMessage(source(value), registry, NOW);
+    const outcome = enrichMessage(source(value), registry, pricing, NOW);
     expect(outcome).toEqual({
       kind: 'dead',
       letter: { ...deadLetterBase, reason_code: 'undecodable', reason: expect.stringMatching(reason), key: Buffer.from('evt-0001'), payload: value },
@@ -89,7 +97,7 @@ describe('enrichMessage', () => {
   });
 
   it('parks a message with no value (a tombstone) as undecodable with an empty payload', () => {
-    expect(enrichMessage(source(null, null), registry, NOW)).toEqual({
+    expect(enrichMessage(source(null, null), registry, pricing, NOW)).toEqual({
       kind: 'dead',
       letter: { ...deadLetterBase, reason_code: 'undecodable', reason: 'message has no value', key: null, payload: Buffer.alloc(0) },
     });
@@ -109,7 +117,7 @@ describe('enrichMessage', () => {
     ['an occurred_at 16 minutes after Kafka received it', { occurred_at: RECEIVED_AT + 16 * 60_000 }, 'occurred_at: is more than 15 minutes after the event was received'],
   ])('parks an Avro-valid record with %s as invalid_event, naming the field', (_what, overrides, reason) => {
     const value = raw(minimalUsageEventRecord(overrides));
-    const outcome = enrichMessage(source(value), registry, NOW);
+    const outcome = enrichMessage(source(value), registry, pricing, NOW);
     expect(outcome).toEqual({
       kind: 'dead',
       letter: { ...deadLetterBase, reason_code: 'invalid_event', reason, key: Buffer.from('evt-0001'), payload: value },
@@ -117,13 +125,13 @@ describe('enrichMessage', () => {
   });
 
   it('lists every problem of an invalid record in one reason', () => {
-    const outcome = enrichMessage(source(raw(minimalUsageEventRecord({ input_tokens: -1, latency_ms: 10, ttft_ms: 20 }))), registry, NOW);
+    const outcome = enrichMessage(source(raw(minimalUsageEventRecord({ input_tokens: -1, latency_ms: 10, ttft_ms: 20 }))), registry, pricing, NOW);
     expect(outcome.kind).toBe('dead');
     if (outcome.kind === 'dead') expect(outcome.letter.reason).toBe('input_tokens: must not be negative; ttft_ms: must not exceed latency_ms (10)');
   });
 
   it('leaves its dead letters encodable as DLQ records', () => {
-    const outcome = enrichMessage(source(Buffer.from('garbage')), registry, NOW);
+    const outcome = enrichMessage(source(Buffer.from('garbage')), registry, pricing, NOW);
     if (outcome.kind !== 'dead') throw new Error('expected a dead letter');
     const decoded = registry.decode(SCHEMA_NAMES.deadLetter, registry.encode(SCHEMA_NAMES.deadLetter, outcome.letter));
     expect(decoded).toMatchObject({ ok: true, value: { reason_code: 'undecodable', payload: Buffer.from('garbage') } });
