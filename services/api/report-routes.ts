@@ -3,27 +3,51 @@ import { z } from 'zod';
 import type { ClickHouse } from '../clickhouse/clickhouse.ts';
 import { validate } from '../validation/issues.ts';
 import { buildCostReportQuery, COST_DIMENSIONS, type CostDimension } from './cost-report-query.ts';
+import { buildReconciliationQuery, RECONCILIATION_DIMENSIONS, type ReconciliationDimension } from './reconciliation-query.ts';
 import { invalidRequest } from './http-errors.ts';
 
 const timestamp = z.iso
   .datetime({ offset: true, message: 'must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-01T00:00:00Z' })
   .transform((text) => Date.parse(text));
 
+/** A comma-separated list of dimensions, each from a closed list, none repeated. */
+const dimensionList = <const T extends readonly [string, ...string[]]>(allowed: T, fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((text) => (text ?? fallback).split(',').map((item) => item.trim()).filter(Boolean))
+    .pipe(
+      z
+        .array(z.enum(allowed, { message: `must be among ${allowed.join(', ')}` }))
+        .refine((dimensions) => new Set(dimensions).size === dimensions.length, 'must not repeat a dimension'),
+    );
+
 const costReportQuery = z
+  .object({ from: timestamp, to: timestamp, group_by: dimensionList(COST_DIMENSIONS, '') })
+  .refine((query) => query.from < query.to, { path: ['to'], message: 'must be after from' });
+
+const reconciliationQuery = z
   .object({
     from: timestamp,
     to: timestamp,
-    group_by: z
+    group_by: dimensionList(RECONCILIATION_DIMENSIONS, 'provider,model'),
+    tolerance: z
       .string()
-      .optional()
-      .transform((text) => (text ? text.split(',').map((item) => item.trim()).filter(Boolean) : []))
-      .pipe(
-        z
-          .array(z.enum(COST_DIMENSIONS, { message: `must be among ${COST_DIMENSIONS.join(', ')}` }))
-          .refine((dimensions) => new Set(dimensions).size === dimensions.length, 'must not repeat a dimension'),
-      ),
+      .regex(/^\d+(?:\.\d{1,12})?$/, 'must be a decimal amount in USD with at most 12 decimals')
+      .default('0.000001'),
   })
   .refine((query) => query.from < query.to, { path: ['to'], message: 'must be after from' });
+
+const reconciliationRow = z
+  .object({
+    reporting_events: z.coerce.number(),
+    total_reported: z.string(),
+    total_list: z.string(),
+    total_effective: z.string(),
+    total_difference: z.string(),
+    disagreeing_events: z.coerce.number(),
+  })
+  .catchall(z.string());
 
 const costRow = z
   .object({
@@ -36,7 +60,7 @@ const costRow = z
   })
   .catchall(z.string());
 
-/** Reports over stored usage (role reader). Money is returned as exact decimal strings. */
+/** Reports over stored usage (role reader), counting only rows in force. Money is returned as exact decimal strings. */
 export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouse }): void {
   app.get('/v1/reports/cost', { config: { role: 'reader' } }, async (request) => {
     const query = validate(costReportQuery, request.query);
@@ -58,6 +82,30 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
         input_tokens: row.total_input_tokens,
         output_tokens: row.total_output_tokens,
         unpriced_events: row.unpriced_events,
+      })),
+    };
+  });
+
+  app.get('/v1/reports/reconciliation', { config: { role: 'reader' } }, async (request) => {
+    const query = validate(reconciliationQuery, request.query);
+    if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
+    const { from, to, group_by: groupBy, tolerance } = query.value;
+    const built = buildReconciliationQuery({ from, to, groupBy, tolerance });
+    const rows = await deps.clickhouse.query({ name: 'reconciliation_report', sql: built.sql, params: built.params, schema: reconciliationRow });
+    return {
+      currency: 'USD',
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      group_by: groupBy,
+      tolerance,
+      rows: rows.map((row) => ({
+        ...Object.fromEntries(groupBy.map((dimension: ReconciliationDimension) => [dimension, row[dimension] === '' ? null : row[dimension]])),
+        events: row.reporting_events,
+        reported_cost: row.total_reported,
+        list_cost: row.total_list,
+        effective_cost: row.total_effective,
+        difference: row.total_difference,
+        disagreeing_events: row.disagreeing_events,
       })),
     };
   });

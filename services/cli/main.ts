@@ -8,8 +8,9 @@ import { fetchBrokerJars, localBrokerPid, startLocalBroker, stopLocalBrokerIn, t
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { BUNDLED_PRICE_CATALOG, KAFKA_LIB_DIR, KAFKA_POM, SQL_DIR } from '../project-paths.ts';
 import { importGenaiPrices } from '../pricing/catalog/catalog-import.ts';
-import { loadPricingEngine } from '../pricing/load-pricing.ts';
+import { PricingSource } from '../pricing/pricing-source.ts';
 import { runPriceCommand } from './price-command.ts';
+import { runRepriceCommand } from './reprice-command.ts';
 import { SERVICE_NAMES, startProcess, type ServiceName } from '../runtime/spendline-process.ts';
 
 /**
@@ -26,6 +27,9 @@ const USAGE = `usage: spendline <command>
                         run one service alone (distributed deployment)
   migrate               apply the ClickHouse migrations in sql/ and exit
   price                 price calls: NDJSON requests on stdin, NDJSON answers on stdout
+  reprice --from ISO --to ISO [--provider P] [--model M] [--dry-run]
+                        reprice stored events with the prices now in force (asks the
+                        running API; SPENDLINE_API_URL)
   catalog import FILE   import a genai-prices data file as the bundled price catalog
   kafka fetch           resolve the Kafka broker jars with Maven
   kafka start           start the local broker in the background
@@ -60,9 +64,11 @@ async function main(argv: readonly string[]): Promise<number> {
       return runMigrations(config, log);
     case 'price': {
       // Unpriceable lines are answered in the output; the exit code reports only that the run completed.
-      await runPriceCommand(loadPricingEngine(config.pricing), process.stdin, process.stdout);
+      await runPriceCommand(new PricingSource(config.pricing, createLogger('warn')).current(), process.stdin, process.stdout);
       return 0;
     }
+    case 'reprice':
+      return runRepriceCommand(argv.slice(1), config);
     case 'catalog':
       return runCatalogCommand(subcommand, argv[2]);
     case 'kafka':

@@ -40,6 +40,8 @@ const envSchema = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: identifier.default('spendline'),
 
+  /** Where CLI commands that act on a running Spendline (reprice) send their request. Unset: http://127.0.0.1:PORT. */
+  SPENDLINE_API_URL: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' }).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: integer(0, 65535).default(8080),
 
@@ -124,6 +126,8 @@ export interface SpendlineConfig {
   readonly kafka: KafkaConfig;
   readonly clickhouse: ClickHouseConfig;
   readonly http: { readonly host: string; readonly port: number };
+  /** Base URL of a running Spendline API, for CLI commands. */
+  readonly apiUrl: string;
   readonly auth: AuthConfig;
   readonly ingest: IngestConfig;
   readonly enricher: { readonly groupId: string };
@@ -162,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined>): Validated<S
         chdbPath: resolve(dataDir, 'chdb'),
       },
       http: { host: e.HOST, port: e.PORT },
+      apiUrl: (e.SPENDLINE_API_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ''),
       auth: {
         adminToken: e.SPENDLINE_ADMIN_TOKEN ?? null,
         readerTokens: e.SPENDLINE_READER_TOKENS,

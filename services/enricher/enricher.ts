@@ -6,7 +6,7 @@ import { SerialProducer } from '../kafka/serial-producer.ts';
 import type { Topics } from '../kafka/topics.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { PricingEngine } from '../pricing/pricing-engine.ts';
+import type { PricingSource } from '../pricing/pricing-source.ts';
 import { retryUntilStopped } from '../retry/retry.ts';
 import { enrichMessage } from './enrich-message.ts';
 
@@ -15,7 +15,8 @@ export interface EnricherOptions {
   readonly topics: Topics;
   readonly groupId: string;
   readonly registry: AvroSchemaRegistry;
-  readonly pricing: PricingEngine;
+  /** Prices as currently on disk: a changed contracts file takes effect without a restart. */
+  readonly pricing: PricingSource;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly concurrency?: number;
@@ -65,10 +66,11 @@ export class Enricher {
   async #handle(messages: readonly KafkaMessage[], context: BatchContext): Promise<void> {
     const { registry, pricing, topics, metrics } = this.#options;
     const now = Date.now();
+    const engine = pricing.current(now);
     const enriched = [];
     const dead = [];
     for (const message of messages) {
-      const outcome = enrichMessage({ topic: context.topic, partition: context.partition, ...message }, registry, pricing, now);
+      const outcome = enrichMessage({ topic: context.topic, partition: context.partition, ...message }, registry, engine, now);
       if (outcome.kind === 'enriched') enriched.push({ key: outcome.eventId, value: outcome.value });
       else {
         dead.push(deadLetterMessage(registry, outcome.letter));

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer, type ReadinessCheck } from '../api/http-server.ts';
 import { registerReportRoutes } from '../api/report-routes.ts';
+import { registerPricingRoutes } from '../api/pricing-routes.ts';
 import { BearerTokens } from '../auth/bearer-tokens.ts';
 import { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import { createClickHouse, type ClickHouse } from '../clickhouse/clickhouse.ts';
@@ -16,7 +17,7 @@ import type { Logger } from '../logging/logger.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { SCHEMAS_DIR, SQL_DIR } from '../project-paths.ts';
 import { Sink } from '../sink/sink.ts';
-import { loadPricingEngine } from '../pricing/load-pricing.ts';
+import { PricingSource } from '../pricing/pricing-source.ts';
 
 export const SERVICE_NAMES = ['ingest', 'enricher', 'sink', 'api'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -75,6 +76,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     else throw err;
   }
 
+  const pricing = services.has('enricher') || services.has('api') ? new PricingSource(config.pricing, log) : null;
   const clickhouse = services.has('sink') || services.has('api') ? await createClickHouse(config.clickhouse, log) : null;
   const publisher = services.has('ingest')
     ? new UsagePublisher({
@@ -86,7 +88,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
         metrics,
       })
     : null;
-  const enricher = services.has('enricher') ? new Enricher({ kafka, topics, groupId: config.enricher.groupId, registry, pricing: loadPricingEngine(config.pricing), log, metrics, onFatal }) : null;
+  const enricher = services.has('enricher') && pricing ? new Enricher({ kafka, topics, groupId: config.enricher.groupId, registry, pricing, log, metrics, onFatal }) : null;
   const sink = services.has('sink') && clickhouse ? new Sink({ kafka, clickhouse, topics, registry, config: config.sink, log, metrics, onFatal }) : null;
 
   const readiness: ReadinessCheck[] = [
@@ -98,6 +100,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   const app = buildHttpServer({ log, metrics, tokens: new BearerTokens(config.auth), readiness, bodyLimit: config.ingest.maxBodyBytes });
   if (publisher) registerIngestRoutes(app, { publisher, config: config.ingest, metrics });
   if (services.has('api') && clickhouse) registerReportRoutes(app, { clickhouse });
+  if (services.has('api') && pricing) registerPricingRoutes(app, { pricing, clickhouse, log: log.child({ component: 'repricing' }) });
 
   // Intake stops first; consumers finish (and the sink flushes) their batch in hand; clients
   // close last. Each step runs even if an earlier one failed.
