@@ -46,10 +46,13 @@ export function decimalUnits(text: string, scale: number = MONEY_SCALE): bigint 
 /** Formats scaled units as the shortest exact decimal string ("0.0015", "12"). */
 export function formatDecimal(units: bigint, scale: number = MONEY_SCALE): string {
   const negative = units < 0n;
-  const digits = (negative ? -units : units).toString().padStart(scale + 1, '0');
-  const whole = digits.slice(0, digits.length - scale);
-  const fraction = digits.slice(digits.length - scale).replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
+  const digits = (negative ? -units : units).toString();
+  const padded = digits.length > scale ? digits : '0'.repeat(scale + 1 - digits.length) + digits;
+  const point = padded.length - scale;
+  let end = padded.length;
+  while (end > point && padded.charCodeAt(end - 1) === 48) end -= 1;
+  const text = end === point ? padded.slice(0, point) : `${padded.slice(0, point)}.${padded.slice(point, end)}`;
+  return negative ? `-${text}` : text;
 }
 
 /**
@@ -58,6 +61,12 @@ export function formatDecimal(units: bigint, scale: number = MONEY_SCALE): strin
  */
 export function divideRoundHalfEven(numerator: bigint, denominator: bigint): bigint {
   if (denominator === 0n) throw new RangeError('division by zero');
+  if (numerator >= 0n && denominator > 0n) {
+    // The common case (costs are never negative), without sign bookkeeping.
+    const quotient = numerator / denominator;
+    const twice = (numerator - quotient * denominator) * 2n;
+    return twice > denominator || (twice === denominator && (quotient & 1n) === 1n) ? quotient + 1n : quotient;
+  }
   const negative = numerator < 0n !== denominator < 0n;
   const n = numerator < 0n ? -numerator : numerator;
   const d = denominator < 0n ? -denominator : denominator;

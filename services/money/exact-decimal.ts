@@ -1,4 +1,4 @@
-import { MONEY_SCALE, divideRoundHalfEven } from './decimal.ts';
+import { MONEY_SCALE, divideRoundHalfEven, formatDecimal } from './decimal.ts';
 
 /**
  * Decimals of any precision, as a bigint count of 10^-scale: what prices
@@ -13,6 +13,12 @@ export interface ExactDecimal {
 
 export const ZERO: ExactDecimal = { units: 0n, scale: 0 };
 
+/** 10^n for the scales money uses, computed once (bigint exponentiation is slow in hot paths). */
+const POWERS_OF_TEN: bigint[] = Array.from({ length: 80 }, (_, n) => 10n ** BigInt(n));
+export function pow10(n: number): bigint {
+  return POWERS_OF_TEN[n] ?? 10n ** BigInt(n);
+}
+
 const LITERAL = /^(-)?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
 
 /** Parses a decimal literal, exponent notation included ("0.15", "1.5e-7"). Returns null for anything else. */
@@ -24,7 +30,7 @@ export function parseExact(text: string): ExactDecimal | null {
   let units = BigInt(whole + fraction) * (sign ? -1n : 1n);
   let scale = fraction.length - exponent;
   if (scale < 0) {
-    units *= 10n ** BigInt(-scale);
+    units *= pow10(-scale);
     scale = 0;
   }
   return { units, scale };
@@ -37,12 +43,19 @@ export function exact(text: string): ExactDecimal {
 }
 
 function align(a: ExactDecimal, scale: number): bigint {
-  return a.units * 10n ** BigInt(scale - a.scale);
+  return a.scale === scale ? a.units : a.units * pow10(scale - a.scale);
 }
 
 export function add(a: ExactDecimal, b: ExactDecimal): ExactDecimal {
+  if (a.scale === b.scale) return { units: a.units + b.units, scale: a.scale };
   const scale = Math.max(a.scale, b.scale);
   return { units: align(a, scale) + align(b, scale), scale };
+}
+
+/** The same value written with `scale` decimals (which must not drop digits). */
+export function rescale(a: ExactDecimal, scale: number): ExactDecimal {
+  if (scale < a.scale) throw new RangeError(`cannot write ${formatExact(a)} with ${scale} decimals`);
+  return { units: align(a, scale), scale };
 }
 
 export function sum(values: readonly ExactDecimal[]): ExactDecimal {
@@ -71,13 +84,7 @@ export function isZero(a: ExactDecimal): boolean {
 
 /** The shortest exact decimal string ("0.0135", "12", "-0.5"). */
 export function formatExact(a: ExactDecimal): string {
-  const negative = a.units < 0n;
-  const digits = (negative ? -a.units : a.units).toString();
-  if (a.scale <= 0) return `${negative ? '-' : ''}${digits}${'0'.repeat(-a.scale)}`;
-  const padded = digits.padStart(a.scale + 1, '0');
-  const whole = padded.slice(0, padded.length - a.scale);
-  const fraction = padded.slice(padded.length - a.scale).replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
+  return a.scale < 0 ? formatDecimal(a.units * pow10(-a.scale), 0) : formatDecimal(a.units, a.scale);
 }
 
 /**
@@ -85,6 +92,6 @@ export function formatExact(a: ExactDecimal): string {
  * has more decimals than storage keeps — the one place a cost is rounded.
  */
 export function toMoneyUnits(a: ExactDecimal): bigint {
-  if (a.scale <= MONEY_SCALE) return a.units * 10n ** BigInt(MONEY_SCALE - a.scale);
-  return divideRoundHalfEven(a.units, 10n ** BigInt(a.scale - MONEY_SCALE));
+  if (a.scale <= MONEY_SCALE) return a.units * pow10(MONEY_SCALE - a.scale);
+  return divideRoundHalfEven(a.units, pow10(a.scale - MONEY_SCALE));
 }

@@ -1,6 +1,6 @@
-import { add, scaleBy, sum, ZERO, type ExactDecimal } from '../money/exact-decimal.ts';
+import type { ExactDecimal } from '../money/exact-decimal.ts';
 import type { UsageKey } from './catalog/catalog-schema.ts';
-import type { CompiledPrice, CompiledPriceSet } from './model-prices.ts';
+import { PRICE_SCALE, type CompiledPrice, type CompiledPriceSet } from './model-prices.ts';
 
 /**
  * The cost of one call under one price set, exactly as genai-prices defines it:
@@ -33,48 +33,63 @@ export interface CostCalculation {
 
 export type CostResult = { readonly ok: true; readonly cost: CostCalculation } | { readonly ok: false; readonly reason: string };
 
-const PER_MILLION = 6;
-const PER_THOUSAND = 3;
+/** Costs are prices (PRICE_SCALE decimals) times counts per million: PRICE_SCALE + 6 decimals, exact. */
+export const COST_SCALE = PRICE_SCALE + 6;
+/** A request fee is per thousand requests: its units are scaled up by 1000 to COST_SCALE. */
+const PER_THOUSAND_TO_COST = 1000n;
 
 export function calculateCost(prices: CompiledPriceSet, usage: TokenUsage): CostResult {
-  const has = (key: keyof CompiledPriceSet) => prices[key] !== undefined;
-  const count = (key: UsageKey) => usage[key] ?? 0;
-
-  if (has('cache_audio_read_mtok') && usage.cache_audio_read_tokens === undefined && count('cache_read_tokens') > 0 && count('input_audio_tokens') > 0) {
+  const carPriced = prices.cache_audio_read_mtok !== undefined;
+  if (carPriced && usage.cache_audio_read_tokens === undefined && (usage.cache_read_tokens ?? 0) > 0 && (usage.input_audio_tokens ?? 0) > 0) {
     return { ok: false, reason: 'cache_read_tokens and input_audio_tokens both reported: cache_audio_read_tokens is needed to price them apart' };
   }
-  const car = has('cache_audio_read_mtok') ? count('cache_audio_read_tokens') : 0;
-  const cr = has('cache_read_mtok') ? count('cache_read_tokens') - car : 0;
-  const ia = has('input_audio_mtok') ? count('input_audio_tokens') - car : 0;
-  const cw = has('cache_write_mtok') ? count('cache_write_tokens') : 0;
-  const input = has('input_mtok') ? count('input_tokens') - cr - cw - ia - car : 0;
-  const oa = has('output_audio_mtok') ? count('output_audio_tokens') : 0;
-  const output = has('output_mtok') ? count('output_tokens') - oa : 0;
+  const car = carPriced ? (usage.cache_audio_read_tokens ?? 0) : 0;
+  const cr = prices.cache_read_mtok !== undefined ? (usage.cache_read_tokens ?? 0) - car : 0;
+  const ia = prices.input_audio_mtok !== undefined ? (usage.input_audio_tokens ?? 0) - car : 0;
+  const cw = prices.cache_write_mtok !== undefined ? (usage.cache_write_tokens ?? 0) : 0;
+  const totalInput = usage.input_tokens ?? 0;
+  const input = prices.input_mtok !== undefined ? totalInput - cr - cw - ia - car : 0;
+  const oa = prices.output_audio_mtok !== undefined ? (usage.output_audio_tokens ?? 0) : 0;
+  const output = prices.output_mtok !== undefined ? (usage.output_tokens ?? 0) - oa : 0;
 
-  if (cr < 0) return inconsistent('cache_audio_read_tokens', car, 'cache_read_tokens', count('cache_read_tokens'));
-  if (ia < 0) return inconsistent('cache_audio_read_tokens', car, 'input_audio_tokens', count('input_audio_tokens'));
+  if (cr < 0) return inconsistent('cache_audio_read_tokens', car, 'cache_read_tokens', usage.cache_read_tokens ?? 0);
+  if (ia < 0) return inconsistent('cache_audio_read_tokens', car, 'input_audio_tokens', usage.input_audio_tokens ?? 0);
   if (input < 0) {
-    return { ok: false, reason: `input_tokens (${count('input_tokens')}) is less than the cached, cache-write and audio tokens it must include (${cr + cw + ia + car})` };
+    return { ok: false, reason: `input_tokens (${totalInput}) is less than the cached, cache-write and audio tokens it must include (${cr + cw + ia + car})` };
   }
-  if (output < 0) return inconsistent('output_audio_tokens', oa, 'output_tokens', count('output_tokens'));
+  if (output < 0) return inconsistent('output_audio_tokens', oa, 'output_tokens', usage.output_tokens ?? 0);
 
-  const totalInput = count('input_tokens');
   const breakdown: Partial<Record<CostClass, ExactDecimal>> = {};
-  const line = (cls: CostClass, price: CompiledPrice | undefined, tokens: number) => {
-    if (price !== undefined) breakdown[cls] = scaleBy(applicable(price, totalInput), BigInt(tokens), PER_MILLION);
+  const inputUnits =
+    line(breakdown, 'input', prices.input_mtok, input, totalInput) +
+    line(breakdown, 'cache_read', prices.cache_read_mtok, cr, totalInput) +
+    line(breakdown, 'cache_write', prices.cache_write_mtok, cw, totalInput) +
+    line(breakdown, 'input_audio', prices.input_audio_mtok, ia, totalInput) +
+    line(breakdown, 'cache_audio_read', prices.cache_audio_read_mtok, car, totalInput);
+  const outputUnits = line(breakdown, 'output', prices.output_mtok, output, totalInput) + line(breakdown, 'output_audio', prices.output_audio_mtok, oa, totalInput);
+  let feeUnits = 0n;
+  if (prices.requests_kcount !== undefined) {
+    // One request per call, at the price per thousand requests.
+    feeUnits = applicable(prices.requests_kcount, totalInput).units * PER_THOUSAND_TO_COST;
+    breakdown.requests = { units: feeUnits, scale: COST_SCALE };
+  }
+  return {
+    ok: true,
+    cost: {
+      breakdown,
+      input: { units: inputUnits, scale: COST_SCALE },
+      output: { units: outputUnits, scale: COST_SCALE },
+      total: { units: inputUnits + outputUnits + feeUnits, scale: COST_SCALE },
+    },
   };
-  line('input', prices.input_mtok, input);
-  line('cache_read', prices.cache_read_mtok, cr);
-  line('cache_write', prices.cache_write_mtok, cw);
-  line('input_audio', prices.input_audio_mtok, ia);
-  line('cache_audio_read', prices.cache_audio_read_mtok, car);
-  line('output', prices.output_mtok, output);
-  line('output_audio', prices.output_audio_mtok, oa);
-  if (prices.requests_kcount !== undefined) breakdown.requests = scaleBy(applicable(prices.requests_kcount, totalInput), 1n, PER_THOUSAND);
+}
 
-  const inputCost = sum([breakdown.input, breakdown.cache_read, breakdown.cache_write, breakdown.input_audio, breakdown.cache_audio_read].map(orZero));
-  const outputCost = add(orZero(breakdown.output), orZero(breakdown.output_audio));
-  return { ok: true, cost: { breakdown, input: inputCost, output: outputCost, total: add(add(inputCost, outputCost), orZero(breakdown.requests)) } };
+/** Records and returns the cost of one class (0 when the model does not price it). */
+function line(breakdown: Partial<Record<CostClass, ExactDecimal>>, cls: CostClass, price: CompiledPrice | undefined, tokens: number, totalInput: number): bigint {
+  if (price === undefined) return 0n;
+  const units = tokens === 0 ? 0n : applicable(price, totalInput).units * BigInt(tokens);
+  breakdown[cls] = { units, scale: COST_SCALE };
+  return units;
 }
 
 function applicable(price: CompiledPrice, totalInputTokens: number): ExactDecimal {
@@ -82,10 +97,6 @@ function applicable(price: CompiledPrice, totalInputTokens: number): ExactDecima
   let chosen = price.base;
   for (const tier of price.tiers) if (totalInputTokens > tier.start) chosen = tier.price;
   return chosen;
-}
-
-function orZero(value: ExactDecimal | undefined): ExactDecimal {
-  return value ?? ZERO;
 }
 
 function inconsistent(part: string, partCount: number, whole: string, wholeCount: number): CostResult {

@@ -1,5 +1,17 @@
-import { exact, type ExactDecimal } from '../money/exact-decimal.ts';
+import { exact, rescale, type ExactDecimal } from '../money/exact-decimal.ts';
 import { PRICE_KEYS, type ConstraintData, type PriceKey, type PriceSetData, type PriceValueData } from './catalog/catalog-schema.ts';
+
+/**
+ * Every price is held with the same number of decimals, so the costs of all
+ * classes share one scale and add up as plain integers. 18 covers any price
+ * in the catalog (its longest has 17 significant digits) and contracts are
+ * refused beyond it.
+ */
+export const PRICE_SCALE = 18;
+
+function price(text: string): ExactDecimal {
+  return rescale(exact(text), PRICE_SCALE);
+}
 
 /** One price key's value, ready to compute with: flat, or tiered on the request's total input tokens. */
 export type CompiledPrice =
@@ -14,7 +26,8 @@ export type CompiledPriceSet = Readonly<Partial<Record<PriceKey, CompiledPrice>>
  * none), else the first. Dates and times of day are read in UTC.
  */
 export interface PriceSchedule {
-  readonly entries: readonly { readonly active: (at: Date) => boolean; readonly prices: CompiledPriceSet }[];
+  /** `active` takes the call time in epoch milliseconds. */
+  readonly entries: readonly { readonly active: (at: number) => boolean; readonly prices: CompiledPriceSet }[];
 }
 
 export function compilePriceSet(data: PriceSetData): CompiledPriceSet {
@@ -27,11 +40,11 @@ export function compilePriceSet(data: PriceSetData): CompiledPriceSet {
 }
 
 function compilePrice(value: PriceValueData): CompiledPrice {
-  if (typeof value === 'string') return { kind: 'flat', price: exact(value) };
+  if (typeof value === 'string') return { kind: 'flat', price: price(value) };
   return {
     kind: 'tiered',
-    base: exact(value.base),
-    tiers: [...value.tiers].sort((a, b) => a.start - b.start).map((tier) => ({ start: tier.start, price: exact(tier.price) })),
+    base: price(value.base),
+    tiers: [...value.tiers].sort((a, b) => a.start - b.start).map((tier) => ({ start: tier.start, price: price(tier.price) })),
   };
 }
 
@@ -42,7 +55,7 @@ export function compileSchedule(data: PriceSetData | readonly { constraint?: Con
   };
 }
 
-export function pricesAt(schedule: PriceSchedule, at: Date): CompiledPriceSet {
+export function pricesAt(schedule: PriceSchedule, at: number): CompiledPriceSet {
   for (let index = schedule.entries.length - 1; index >= 0; index -= 1) {
     const entry = schedule.entries[index]!;
     if (entry.active(at)) return entry.prices;
@@ -50,23 +63,25 @@ export function pricesAt(schedule: PriceSchedule, at: Date): CompiledPriceSet {
   return schedule.entries[0]!.prices;
 }
 
-function compileConstraint(constraint: ConstraintData | undefined): (at: Date) => boolean {
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function compileConstraint(constraint: ConstraintData | undefined): (at: number) => boolean {
   if (constraint === undefined) return () => true;
   if ('start_date' in constraint) {
-    // The whole start day counts: compare the UTC calendar date.
+    // The whole start day counts: from 00:00 UTC of start_date.
     const start = Date.parse(`${constraint.start_date}T00:00:00Z`);
-    return (at) => at.getTime() >= start;
+    return (at) => at >= start;
   }
-  const start = secondsOfDay(constraint.start_time);
-  const end = secondsOfDay(constraint.end_time);
+  const start = msOfDay(constraint.start_time);
+  const end = msOfDay(constraint.end_time);
   return (at) => {
-    const t = at.getUTCHours() * 3600 + at.getUTCMinutes() * 60 + at.getUTCSeconds() + at.getUTCMilliseconds() / 1000;
-    // Start inclusive, end exclusive; a window may wrap past midnight.
+    const t = ((at % DAY_MS) + DAY_MS) % DAY_MS;
+    // Start inclusive, end exclusive, in UTC; a window may wrap past midnight.
     return start <= end ? t >= start && t < end : t >= start || t < end;
   };
 }
 
-function secondsOfDay(time: string): number {
+function msOfDay(time: string): number {
   const [h, m, s] = time.replace('Z', '').split(':').map(Number);
-  return h! * 3600 + m! * 60 + s!;
+  return ((h! * 60 + m!) * 60 + s!) * 1000;
 }

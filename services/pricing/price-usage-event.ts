@@ -2,7 +2,7 @@ import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
 import type { UsageEventRecord } from '../events/usage-event.ts';
 import { formatDecimal } from '../money/decimal.ts';
 import { toMoneyUnits, type ExactDecimal } from '../money/exact-decimal.ts';
-import type { TokenUsage } from './cost-calculation.ts';
+import type { CostClass, TokenUsage } from './cost-calculation.ts';
 import type { PricingEngine } from './pricing-engine.ts';
 
 /** The pricing part of an enriched event: the same fields the enricher and repricing write. */
@@ -45,11 +45,13 @@ export function priceUsageEvent(engine: PricingEngine, event: UsageEventRecord):
     };
   }
   const breakdown: Record<string, string> = {};
-  for (const [cls, value] of Object.entries(outcome.effective.breakdown)) breakdown[cls] = money(value);
+  for (const cls in outcome.effective.breakdown) breakdown[cls] = money(outcome.effective.breakdown[cls as CostClass]!);
+  const cost = money(outcome.effective.total);
   return {
     event: extract ? { ...event, ...withDefaults(outcome.usage) } : event,
-    cost: money(outcome.effective.total),
-    list_cost: money(outcome.list.total),
+    cost,
+    // Without a contract the effective cost is the list cost itself: formatted once.
+    list_cost: outcome.list === outcome.effective ? cost : money(outcome.list.total),
     input_cost: money(outcome.effective.input),
     output_cost: money(outcome.effective.output),
     cost_breakdown: breakdown,
@@ -76,7 +78,15 @@ function tokenUsage(event: UsageEventRecord): TokenUsage {
 }
 
 function hasTokens(usage: TokenUsage): boolean {
-  return Object.values(usage).some((count) => (count ?? 0) > 0);
+  return (
+    (usage.input_tokens ?? 0) > 0 ||
+    (usage.output_tokens ?? 0) > 0 ||
+    (usage.cache_read_tokens ?? 0) > 0 ||
+    (usage.cache_write_tokens ?? 0) > 0 ||
+    (usage.input_audio_tokens ?? 0) > 0 ||
+    (usage.cache_audio_read_tokens ?? 0) > 0 ||
+    (usage.output_audio_tokens ?? 0) > 0
+  );
 }
 
 function withDefaults(usage: TokenUsage): Pick<UsageEventRecord, keyof TokenUsage> {

@@ -87,7 +87,7 @@ export class PricingEngine {
       return { ok: true, provider: providerId, model, usage, list: cost.cost, effective: cost.cost, contractId: terms.id, priceVersion: `${this.catalog.version}+${this.contracts.version}` };
     }
 
-    const list = calculateCost(pricesAt(catalogModel.value.schedule, new Date(query.at)), usage);
+    const list = calculateCost(pricesAt(catalogModel.value.schedule, query.at), usage);
     if (!list.ok) return fail('inconsistent_usage', list.reason);
     let effective = list.cost;
     if (terms?.kind === 'prices') {
