@@ -46,13 +46,17 @@ export function decimalUnits(text: string, scale: number = MONEY_SCALE): bigint 
 /** Formats scaled units as the shortest exact decimal string ("0.0015", "12"). */
 export function formatDecimal(units: bigint, scale: number = MONEY_SCALE): string {
   const negative = units < 0n;
-  const digits = (negative ? -units : units).toString();
+  const text = formatDigits((negative ? -units : units).toString(), scale);
+  return negative ? `-${text}` : text;
+}
+
+/** The digits of a non-negative integer read with `scale` decimals, trailing zeros dropped ("1500", 4 → "0.15"). */
+export function formatDigits(digits: string, scale: number): string {
   const padded = digits.length > scale ? digits : '0'.repeat(scale + 1 - digits.length) + digits;
   const point = padded.length - scale;
   let end = padded.length;
   while (end > point && padded.charCodeAt(end - 1) === 48) end -= 1;
-  const text = end === point ? padded.slice(0, point) : `${padded.slice(0, point)}.${padded.slice(point, end)}`;
-  return negative ? `-${text}` : text;
+  return end === point ? padded.slice(0, point) : `${padded.slice(0, point)}.${padded.slice(point, end)}`;
 }
 
 /**

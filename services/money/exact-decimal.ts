@@ -1,4 +1,4 @@
-import { MONEY_SCALE, divideRoundHalfEven, formatDecimal } from './decimal.ts';
+import { MONEY_SCALE, divideRoundHalfEven, formatDecimal, formatDigits } from './decimal.ts';
 
 /**
  * Decimals of any precision, as a bigint count of 10^-scale: what prices
@@ -94,4 +94,30 @@ export function formatExact(a: ExactDecimal): string {
 export function toMoneyUnits(a: ExactDecimal): bigint {
   if (a.scale <= MONEY_SCALE) return a.units * pow10(MONEY_SCALE - a.scale);
   return divideRoundHalfEven(a.units, pow10(a.scale - MONEY_SCALE));
+}
+
+/**
+ * formatDecimal(toMoneyUnits(a)) — the stored amount as text — done on the
+ * digit string instead of with bigint division: the enricher formats several
+ * amounts per event, and this is most of its pricing time.
+ */
+export function formatMoney(a: ExactDecimal): string {
+  const drop = a.scale - MONEY_SCALE;
+  if (a.units < 0n || drop <= 0) return formatDecimal(toMoneyUnits(a));
+  const digits = a.units.toString();
+  const cut = digits.length - drop;
+  let kept = cut > 0 ? digits.slice(0, cut) : '0';
+  const first = cut >= 0 ? digits.charCodeAt(cut) : 48;
+  if (first > 53 || (first === 53 && (hasNonZero(digits, cut + 1) || (kept.charCodeAt(kept.length - 1) & 1) === 1))) {
+    kept = (BigInt(kept) + 1n).toString();
+  } else if (cut < 0) {
+    // Fewer digits than are dropped: the value is below half a unit, or exactly zero.
+    kept = '0';
+  }
+  return formatDigits(kept, MONEY_SCALE);
+}
+
+function hasNonZero(digits: string, from: number): boolean {
+  for (let i = Math.max(from, 0); i < digits.length; i += 1) if (digits.charCodeAt(i) !== 48) return true;
+  return false;
 }

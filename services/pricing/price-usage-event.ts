@@ -1,7 +1,6 @@
 import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
 import type { UsageEventRecord } from '../events/usage-event.ts';
-import { formatDecimal } from '../money/decimal.ts';
-import { toMoneyUnits, type ExactDecimal } from '../money/exact-decimal.ts';
+import { formatMoney, type ExactDecimal } from '../money/exact-decimal.ts';
 import type { CostClass, TokenUsage } from './cost-calculation.ts';
 import type { PricingEngine } from './pricing-engine.ts';
 
@@ -110,5 +109,5 @@ export function catalogFlavor(apiFlavor: string | null, provider: string): strin
 
 /** A stored amount: exact cost rounded half-to-even to the 12 decimals storage keeps. */
 function money(value: ExactDecimal): string {
-  return formatDecimal(toMoneyUnits(value));
+  return formatMoney(value);
 }
