@@ -60,6 +60,8 @@ export type ContractTerms =
 interface CompiledContract {
   readonly terms: ContractTerms;
   applies(call: ContractCall): boolean;
+  /** Whether the contract is about this call at all, whenever it is in force. */
+  concerns(call: ContractCall): boolean;
 }
 
 export class Contracts {
@@ -83,12 +85,12 @@ export class Contracts {
             ? { kind: 'discount', id: contract.id, keepFraction: exact(keepFraction(contract.discount_percent)) }
             : { kind: 'prices', id: contract.id, prices: compilePriceSet(contract.prices!) };
         const matchers = Object.entries(contract.match).map(([field, pattern]) => ({ field: field as keyof ContractCall, test: namePredicate(pattern!) }));
+        const concerns = (call: ContractCall) => matchers.every(({ field, test }) => test(String(call[field] ?? '')));
         return {
           terms,
+          concerns,
           applies: (call: ContractCall) =>
-            call.at >= contract.effective_from &&
-            (contract.effective_to === undefined || call.at < contract.effective_to) &&
-            matchers.every(({ field, test }) => test(String(call[field] ?? ''))),
+            call.at >= contract.effective_from && (contract.effective_to === undefined || call.at < contract.effective_to) && concerns(call),
         };
       }),
       version,
@@ -103,6 +105,11 @@ export class Contracts {
   /** The contract in force for a call, if any. */
   termsFor(call: ContractCall): ContractTerms | null {
     return this.#contracts.find((contract) => contract.applies(call))?.terms ?? null;
+  }
+
+  /** Whether some contract with its own prices covers this call at another time (so "no price in force", not "unknown model"). */
+  pricesAtOtherTimes(call: ContractCall): boolean {
+    return this.#contracts.some((contract) => contract.terms.kind === 'prices' && contract.concerns(call));
   }
 }
 

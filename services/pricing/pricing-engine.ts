@@ -73,12 +73,16 @@ export class PricingEngine {
     if (!model) return fail('unknown_model', 'no model given, and none in the body');
 
     const providerId = found.ok ? found.value.id : (query.provider ?? '').trim().toLowerCase();
-    const terms = this.contracts.termsFor({ provider: providerId, model, team: query.team ?? null, environment: query.environment ?? null, at: query.at });
+    const call = { provider: providerId, model, team: query.team ?? null, environment: query.environment ?? null, at: query.at };
+    const terms = this.contracts.termsFor(call);
     const catalogModel = found.ok ? this.catalog.findModel(found.value, model) : null;
 
     if (!catalogModel?.ok) {
       // Not in the catalog: only a contract with its own prices (a self-hosted model, say) can price it.
       if (terms?.kind !== 'prices') {
+        if (this.contracts.pricesAtOtherTimes(call)) {
+          return fail('no_price_in_force', `no contract prices ${model} of ${providerId} at ${new Date(query.at).toISOString()}`);
+        }
         if (!found.ok) return fail('unknown_provider', found.reason);
         return fail('unknown_model', catalogModel?.ok === false ? catalogModel.reason : `no price for model ${model}`);
       }

@@ -12,6 +12,8 @@ import { startProcess, type RunningProcess } from '../../services/runtime/spendl
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
 import { usageEventJson } from '../support/usage-events.ts';
 import { minimalUsageEventRecord } from '../fixtures/usage-event-examples.ts';
+import { answerPriceRequest } from '../../services/pricing/price-request.ts';
+import { engine } from '../support/pricing.ts';
 import type { SpendlineConfig } from '../../services/config/config.ts';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 
@@ -137,6 +139,35 @@ describe('pipeline on the real broker and ClickHouse', () => {
 
     await eventually(async () => ((await storedCount("team = 'after-poison'")) === 1 ? true : undefined), { what: 'the event after the poison messages' });
     expect(await storedCount("event_id = 'bad-cache'")).toBe(0);
+  });
+
+  it('prices an event from the raw provider usage exactly as the price command does', async () => {
+    const providerUsage = { input_tokens: 30_000, cache_creation_input_tokens: 20_000, cache_read_input_tokens: 100_000, output_tokens: 2_000 };
+    const event = usageEventJson({
+      team: 'raw-usage',
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5-20250929',
+      api_flavor: 'anthropic.default',
+      input_tokens: 0,
+      output_tokens: 0,
+      provider_usage: providerUsage,
+    });
+    expect((await post([event])).status).toBe(200);
+    const stored = await eventually(
+      async () => {
+        const rows = await running.clickhouse!.query({
+          name: 'test_raw_usage_row',
+          sql: "SELECT toString(list_cost) AS list_cost, toString(cost) AS cost, input_tokens, cache_read_tokens, cache_write_tokens, catalog_model FROM {db:Identifier}.usage_events_v1 WHERE team = 'raw-usage'",
+          schema: z.object({ list_cost: z.string(), cost: z.string(), input_tokens: z.coerce.number(), cache_read_tokens: z.coerce.number(), cache_write_tokens: z.coerce.number(), catalog_model: z.string() }),
+        });
+        return rows[0];
+      },
+      { what: 'the raw-usage event' },
+    );
+    const answer = answerPriceRequest(engine(), { provider: 'anthropic', body: { model: 'claude-sonnet-4-5-20250929', usage: providerUsage }, at: event['occurred_at'] }, Date.now());
+    // 30,000 plain × 3/M + 100,000 cached × 0.3/M + 20,000 cache writes × 3.75/M + 2,000 output × 15/M = 0.09 + 0.03 + 0.075 + 0.03.
+    expect(answer).toMatchObject({ total_cost: '0.225', model: 'claude-sonnet-4-5' });
+    expect(stored).toEqual({ list_cost: '0.225', cost: '0.225', input_tokens: 150_000, cache_read_tokens: 100_000, cache_write_tokens: 20_000, catalog_model: 'claude-sonnet-4-5' });
   });
 
   it('answers readiness once every service runs', async () => {
