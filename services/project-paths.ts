@@ -8,3 +8,5 @@ export const KAFKA_POM = fileURLToPath(new URL('../deploy/kafka/pom.xml', import
 export const KAFKA_LIB_DIR = fileURLToPath(new URL('../deploy/kafka/lib/', import.meta.url));
 /** The price catalog bundled with Spendline (see services/pricing/catalog/README.md). */
 export const BUNDLED_PRICE_CATALOG = fileURLToPath(new URL('./pricing/catalog/genai-prices.catalog.json', import.meta.url));
+/** The genai-prices data file the bundled catalog was imported from (MIT; kept to re-check the import). */
+export const GENAI_PRICES_SOURCE = fileURLToPath(new URL('./pricing/catalog/source/genai-prices-data.json', import.meta.url));

@@ -6,7 +6,7 @@ import { migrate, readMigrations } from '../clickhouse/migrations.ts';
 import { loadConfig, type SpendlineConfig } from '../config/config.ts';
 import { fetchBrokerJars, localBrokerPid, startLocalBroker, stopLocalBrokerIn, type LocalBroker } from '../kafka/local-broker.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
-import { BUNDLED_PRICE_CATALOG, KAFKA_LIB_DIR, KAFKA_POM, SQL_DIR } from '../project-paths.ts';
+import { BUNDLED_PRICE_CATALOG, GENAI_PRICES_SOURCE, KAFKA_LIB_DIR, KAFKA_POM, SQL_DIR } from '../project-paths.ts';
 import { importGenaiPrices } from '../pricing/catalog/catalog-import.ts';
 import { PricingSource } from '../pricing/pricing-source.ts';
 import { runPriceCommand } from './price-command.ts';
@@ -30,7 +30,8 @@ const USAGE = `usage: spendline <command>
   reprice --from ISO --to ISO [--provider P] [--model M] [--dry-run]
                         reprice stored events with the prices now in force (asks the
                         running API; SPENDLINE_API_URL)
-  catalog import FILE   import a genai-prices data file as the bundled price catalog
+  catalog import [FILE] import a genai-prices data file as the bundled price catalog
+                        (default: the copy in services/pricing/catalog/source)
   kafka fetch           resolve the Kafka broker jars with Maven
   kafka start           start the local broker in the background
   kafka stop            stop the local broker
@@ -176,11 +177,15 @@ function ensureAdminToken(config: SpendlineConfig): { token: string; file: strin
 }
 
 function runCatalogCommand(subcommand: string | undefined, file: string | undefined): number {
-  if (subcommand !== 'import' || !file) {
-    process.stderr.write('spendline: usage: catalog import <genai-prices-data.json>\n');
+  if (subcommand !== 'import') {
+    process.stderr.write('spendline: usage: catalog import [genai-prices-data.json]\n');
     return 2;
   }
-  const catalog = importGenaiPrices(readFileSync(file, 'utf8'), new Date());
+  const source = file ?? GENAI_PRICES_SOURCE;
+  const text = readFileSync(source, 'utf8');
+  const catalog = importGenaiPrices(text, new Date());
+  // Keep the source beside the catalog, so the import can be checked and redone.
+  if (source !== GENAI_PRICES_SOURCE) writeFileSync(GENAI_PRICES_SOURCE, text);
   writeFileSync(BUNDLED_PRICE_CATALOG, `${JSON.stringify(catalog, null, 1)}\n`);
   const models = catalog.providers.reduce((n, provider) => n + provider.models.length, 0);
   process.stdout.write(`imported ${catalog.providers.length} providers and ${models} models as ${catalog.version} into ${BUNDLED_PRICE_CATALOG}\n`);

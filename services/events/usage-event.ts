@@ -74,6 +74,7 @@ const recordShape = {
   provider_usage: z
     .string()
     .refine((json) => Buffer.byteLength(json, 'utf8') <= EVENT_LIMITS.maxProviderUsageBytes, `must be at most ${EVENT_LIMITS.maxProviderUsageBytes} bytes of JSON`)
+    .refine(isJsonObjectText, 'must be the JSON text of an object')
     .nullable(),
   latency_ms: durationMs.nullable(),
   ttft_ms: durationMs.nullable(),
@@ -90,6 +91,15 @@ const recordShape = {
   gateway_id: optionalName(),
   reported_cost: decimalAmount.nullable(),
 };
+
+function isJsonObjectText(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Cross-field rules: sub-classes are parts of their totals (never added on

@@ -19,9 +19,9 @@ export function priceUsageEvent(engine: PricingEngine, event: UsageEventRecord):
   const outcome = engine.price({
     provider: event.provider,
     model: event.model,
-    apiFlavor: catalogFlavor(event.api_flavor, event.provider),
+    apiFlavor: catalogFlavor(event.api_flavor),
     usage: extract ? null : tokens,
-    body: extract ? (JSON.parse(event.provider_usage!) as unknown) : undefined,
+    body: extract ? parseUsage(event.provider_usage!) : undefined,
     at: event.occurred_at,
     team: event.team,
     environment: event.environment,
@@ -64,6 +64,15 @@ export function priceUsageEvent(engine: PricingEngine, event: UsageEventRecord):
   };
 }
 
+/** The raw usage as JSON; text that is not JSON reaches the extractor as-is and fails there with a reason. */
+function parseUsage(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 function tokenUsage(event: UsageEventRecord): TokenUsage {
   return {
     input_tokens: event.input_tokens,
@@ -100,11 +109,11 @@ function withDefaults(usage: TokenUsage): Pick<UsageEventRecord, keyof TokenUsag
   };
 }
 
-/** The catalog's flavour name for an event's api_flavor: "openai.responses" and "responses" both mean "responses". */
-export function catalogFlavor(apiFlavor: string | null, provider: string): string {
+/** The catalog's flavour name for an event's api_flavor: "openai.responses", "aws.default" and "responses" name flavours by their last part. */
+export function catalogFlavor(apiFlavor: string | null): string {
   if (!apiFlavor) return 'default';
-  const prefix = `${provider.toLowerCase()}.`;
-  return apiFlavor.toLowerCase().startsWith(prefix) ? apiFlavor.slice(prefix.length) : apiFlavor;
+  const name = apiFlavor.trim().toLowerCase();
+  return name.slice(name.lastIndexOf('.') + 1) || 'default';
 }
 
 /** A stored amount: exact cost rounded half-to-even to the 12 decimals storage keeps. */

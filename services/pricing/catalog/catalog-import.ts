@@ -81,8 +81,8 @@ function quoteNumbers(text: string): string {
 }
 
 /**
- * Back to plain JSON values: prices (any number under a `prices` object)
- * become decimal strings, other numbers (tier starts) become numbers.
+ * Back to plain JSON values: every number becomes its exact decimal text,
+ * except tier starts (token counts), which stay numbers.
  */
 function toPlain(value: unknown, mode: 'decimal' | 'number', key = ''): unknown {
   if (value instanceof NumberText) {

@@ -6,7 +6,8 @@ import { z } from 'zod';
  * checked at start; produced by catalog-import.ts.
  */
 
-const decimalText = z.string().regex(/^\d+(?:\.\d+)?$/, 'must be a non-negative decimal');
+/** Prices are computed with 18 decimals (model-prices.ts PRICE_SCALE). */
+const decimalText = z.string().regex(/^\d+(?:\.\d{1,18})?$/, 'must be a non-negative decimal with at most 18 decimal places');
 
 export const PRICE_KEYS = [
   'input_mtok',
@@ -29,7 +30,28 @@ export type TieredPriceData = z.infer<typeof tieredPrice>;
 const priceValue = z.union([decimalText, tieredPrice]);
 export type PriceValueData = z.infer<typeof priceValue>;
 
-export const priceSet = z.partialRecord(z.enum(PRICE_KEYS), priceValue);
+/**
+ * A price set's classes must nest the way usage does (genai-prices' own
+ * checks): a part is priced only if its whole is, and cached audio input is
+ * priced whenever both cached and audio input are — or a class would be
+ * charged nothing, or twice.
+ */
+export const priceSet = z.partialRecord(z.enum(PRICE_KEYS), priceValue).superRefine((prices, ctx) => {
+  const needs = (key: PriceKey, parents: readonly PriceKey[]) => {
+    if (prices[key] === undefined) return;
+    for (const parent of parents) {
+      if (prices[parent] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `needs ${parent} too: it is part of it` });
+    }
+  };
+  needs('cache_read_mtok', ['input_mtok']);
+  needs('cache_write_mtok', ['input_mtok']);
+  needs('input_audio_mtok', ['input_mtok']);
+  needs('cache_audio_read_mtok', ['input_mtok', 'cache_read_mtok', 'input_audio_mtok']);
+  needs('output_audio_mtok', ['output_mtok']);
+  if (prices.cache_read_mtok !== undefined && prices.input_audio_mtok !== undefined && prices.cache_audio_read_mtok === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['cache_audio_read_mtok'], message: 'is needed when both cache_read_mtok and input_audio_mtok are priced' });
+  }
+});
 export type PriceSetData = z.infer<typeof priceSet>;
 
 const constraint = z.union([

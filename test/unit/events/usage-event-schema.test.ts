@@ -185,3 +185,12 @@ describe('validation of the JSON form', () => {
     );
   });
 });
+
+describe('the record form checked by the enricher', () => {
+  it('refuses provider_usage that is not the JSON text of an object (an Avro producer can send any string)', () => {
+    for (const text of ['not json {', '[1,2]', '42']) {
+      const result = validate(usageEventRecord, { ...FULL_USAGE_EVENT_RECORD, provider_usage: text });
+      expect(result.ok ? [] : result.issues).toEqual([{ path: 'provider_usage', message: 'must be the JSON text of an object' }]);
+    }
+  });
+});
