@@ -11,8 +11,6 @@ export interface ExactDecimal {
   readonly scale: number;
 }
 
-export const ZERO: ExactDecimal = { units: 0n, scale: 0 };
-
 /** 10^n for the scales money uses, computed once (bigint exponentiation is slow in hot paths). */
 const POWERS_OF_TEN: bigint[] = Array.from({ length: 80 }, (_, n) => 10n ** BigInt(n));
 export function pow10(n: number): bigint {
@@ -46,11 +44,6 @@ function align(a: ExactDecimal, scale: number): bigint {
   return a.scale === scale ? a.units : a.units * pow10(scale - a.scale);
 }
 
-export function add(a: ExactDecimal, b: ExactDecimal): ExactDecimal {
-  if (a.scale === b.scale) return { units: a.units + b.units, scale: a.scale };
-  const scale = Math.max(a.scale, b.scale);
-  return { units: align(a, scale) + align(b, scale), scale };
-}
 
 /** The same value written with `scale` decimals (which must not drop digits). */
 export function rescale(a: ExactDecimal, scale: number): ExactDecimal {
@@ -58,29 +51,14 @@ export function rescale(a: ExactDecimal, scale: number): ExactDecimal {
   return { units: align(a, scale), scale };
 }
 
-export function sum(values: readonly ExactDecimal[]): ExactDecimal {
-  return values.reduce(add, ZERO);
-}
 
-/** a × n ÷ 10^shift, exactly (a price times a count, per million or per thousand). */
-export function scaleBy(a: ExactDecimal, n: bigint, shift: number): ExactDecimal {
-  return { units: a.units * n, scale: a.scale + shift };
-}
 
 /** a × factor, for a discount or a multiplier given as a decimal. */
 export function multiply(a: ExactDecimal, factor: ExactDecimal): ExactDecimal {
   return { units: a.units * factor.units, scale: a.scale + factor.scale };
 }
 
-export function compare(a: ExactDecimal, b: ExactDecimal): number {
-  const scale = Math.max(a.scale, b.scale);
-  const difference = align(a, scale) - align(b, scale);
-  return difference === 0n ? 0 : difference < 0n ? -1 : 1;
-}
 
-export function isZero(a: ExactDecimal): boolean {
-  return a.units === 0n;
-}
 
 /** The shortest exact decimal string ("0.0135", "12", "-0.5"). */
 export function formatExact(a: ExactDecimal): string {
