@@ -44,21 +44,16 @@ function align(a: ExactDecimal, scale: number): bigint {
   return a.scale === scale ? a.units : a.units * pow10(scale - a.scale);
 }
 
-
 /** The same value written with `scale` decimals (which must not drop digits). */
 export function rescale(a: ExactDecimal, scale: number): ExactDecimal {
   if (scale < a.scale) throw new RangeError(`cannot write ${formatExact(a)} with ${scale} decimals`);
   return { units: align(a, scale), scale };
 }
 
-
-
 /** a × factor, for a discount or a multiplier given as a decimal. */
 export function multiply(a: ExactDecimal, factor: ExactDecimal): ExactDecimal {
   return { units: a.units * factor.units, scale: a.scale + factor.scale };
 }
-
-
 
 /** The shortest exact decimal string ("0.0135", "12", "-0.5"). */
 export function formatExact(a: ExactDecimal): string {
