@@ -6,12 +6,13 @@ import { answerPriceRequest } from '../pricing/price-request.ts';
 import type { PricingSource } from '../pricing/pricing-source.ts';
 import { reprice, RepriceBusyError } from '../pricing/repricing.ts';
 import { validate } from '../validation/issues.ts';
+import { rfc3339Timestamp } from '../validation/timestamp.ts';
 import { HttpError, invalidRequest } from './http-errors.ts';
 
 /** Most calls one POST /v1/price may carry. */
 const MAX_PRICE_REQUESTS = 10_000;
 
-const timestamp = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp with a time zone' }).transform((text) => Date.parse(text));
+const timestamp = rfc3339Timestamp;
 
 const repriceBody = z
   .strictObject({

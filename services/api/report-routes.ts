@@ -2,13 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ClickHouse } from '../clickhouse/clickhouse.ts';
 import { validate } from '../validation/issues.ts';
+import { rfc3339Timestamp } from '../validation/timestamp.ts';
 import { buildCostReportQuery, COST_DIMENSIONS, type CostDimension } from './cost-report-query.ts';
 import { buildReconciliationQuery, RECONCILIATION_DIMENSIONS, type ReconciliationDimension } from './reconciliation-query.ts';
 import { invalidRequest } from './http-errors.ts';
 
-const timestamp = z.iso
-  .datetime({ offset: true, message: 'must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-01T00:00:00Z' })
-  .transform((text) => Date.parse(text));
+const timestamp = rfc3339Timestamp;
 
 /** A comma-separated list of dimensions, each from a closed list, none repeated. */
 const dimensionList = <const T extends readonly [string, ...string[]]>(allowed: T, fallback: string) =>

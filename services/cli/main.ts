@@ -1,5 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClickHouse } from '../clickhouse/clickhouse.ts';
 import { migrate, readMigrations } from '../clickhouse/migrations.ts';
@@ -11,6 +10,7 @@ import { importGenaiPrices } from '../pricing/catalog/catalog-import.ts';
 import { PricingSource } from '../pricing/pricing-source.ts';
 import { runPriceCommand } from './price-command.ts';
 import { runRepriceCommand } from './reprice-command.ts';
+import { ensureAdminToken } from './admin-token.ts';
 import { SERVICE_NAMES, startProcess, type ServiceName } from '../runtime/spendline-process.ts';
 
 /**
@@ -91,7 +91,7 @@ async function runServices(
     process.stderr.write('spendline: a sink or api running alone needs CLICKHOUSE_URL (embedded chDB belongs to one process; `spendline start` runs everything in one)\n');
     return 2;
   }
-  const printedToken = mode.generateToken ? ensureAdminToken(config) : null;
+  const printedToken = mode.generateToken ? ensureAdminToken(config.auth, config.dataDir) : null;
   const effective = printedToken ? { ...config, auth: { ...config.auth, adminToken: printedToken.token } } : config;
   if (alone && (services.has('ingest') || services.has('api')) && !effective.auth.adminToken && effective.auth.readerTokens.length + effective.auth.ingestTokens.length === 0) {
     process.stderr.write('spendline: no bearer token configured; set SPENDLINE_ADMIN_TOKEN (or SPENDLINE_INGEST_TOKENS / SPENDLINE_READER_TOKENS)\n');
@@ -157,23 +157,6 @@ async function runServices(
     return 1;
   }
   return 'fatal' in outcome ? 1 : 0;
-}
-
-/**
- * With no token configured, `spendline start` makes an admin token once per
- * data directory and keeps it (mode 0600) so restarts keep working with it.
- */
-function ensureAdminToken(config: SpendlineConfig): { token: string; file: string; fresh: boolean } | null {
-  const { adminToken, readerTokens, ingestTokens } = config.auth;
-  if (adminToken || readerTokens.length > 0 || ingestTokens.length > 0) return null;
-  const file = join(config.dataDir, 'admin-token');
-  const kept = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
-  if (kept.length >= 16) return { token: kept, file, fresh: false };
-  mkdirSync(config.dataDir, { recursive: true });
-  const token = `sl_admin_${randomBytes(24).toString('base64url')}`;
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return { token, file, fresh: true };
 }
 
 function runCatalogCommand(subcommand: string | undefined, file: string | undefined): number {

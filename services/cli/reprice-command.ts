@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SpendlineConfig } from '../config/config.ts';
+import { readGeneratedToken } from './admin-token.ts';
 
 /**
  * `spendline reprice --from ISO --to ISO [--provider P] [--model M] [--dry-run]`:
@@ -51,9 +50,4 @@ export async function runRepriceCommand(args: readonly string[], config: Spendli
   const body = await response.text();
   (response.ok ? process.stdout : process.stderr).write(`${body}\n`);
   return response.ok ? 0 : 1;
-}
-
-function readGeneratedToken(dataDir: string): string | null {
-  const file = join(dataDir, 'admin-token');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() || null : null;
 }

@@ -2,7 +2,7 @@ import { multiply, type ExactDecimal } from '../money/exact-decimal.ts';
 import { calculateCost, COST_CLASSES, type CostCalculation, type CostClass, type TokenUsage } from './cost-calculation.ts';
 import type { Contracts } from './contracts.ts';
 import { pricesAt } from './model-prices.ts';
-import type { CatalogProvider, PriceCatalog } from './price-catalog.ts';
+import type { PriceCatalog } from './price-catalog.ts';
 import { extractUsage } from './usage-extractors.ts';
 
 /**

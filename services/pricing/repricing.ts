@@ -3,6 +3,7 @@ import { formatDateTime64, type ClickHouse } from '../clickhouse/clickhouse.ts';
 import type { UsageEventRecord } from '../events/usage-event.ts';
 import type { Logger } from '../logging/logger.ts';
 import { formatDecimal, parseDecimal } from '../money/decimal.ts';
+import { pricingColumns } from '../sink/usage-row.ts';
 import { priceUsageEvent, type EventPricing } from './price-usage-event.ts';
 import type { PricingEngine } from './pricing-engine.ts';
 
@@ -237,23 +238,7 @@ function correction(row: Record<string, unknown>, priced: EventPricing, runId: n
   const now = formatDateTime64(Date.now());
   return [
     { ...row, sign: -1, pricing_run: runId, priced_at: now },
-    {
-      ...row,
-      cost: priced.cost,
-      list_cost: priced.list_cost,
-      input_cost: priced.input_cost,
-      output_cost: priced.output_cost,
-      cost_breakdown: priced.cost_breakdown,
-      cost_status: priced.cost_status,
-      unpriced_reason: priced.unpriced_reason ?? '',
-      unpriced_code: priced.unpriced_code ?? '',
-      price_version: priced.price_version,
-      catalog_model: priced.catalog_model,
-      contract_id: priced.contract_id ?? '',
-      sign: 1,
-      pricing_run: runId,
-      priced_at: now,
-    },
+    { ...row, ...pricingColumns(priced), sign: 1, pricing_run: runId, priced_at: now },
   ];
 }
 

@@ -52,23 +52,30 @@ export function toUsageRow(enriched: EnrichedUsageEvent, partition: number, offs
     tags: e.tags,
     gateway_id: e.gateway_id ?? '',
     reported_cost: e.reported_cost,
-    cost: enriched.cost,
-    list_cost: enriched.list_cost,
-    input_cost: enriched.input_cost,
-    output_cost: enriched.output_cost,
-    cost_breakdown: enriched.cost_breakdown,
     currency: enriched.currency,
-    cost_status: enriched.cost_status,
-    unpriced_reason: enriched.unpriced_reason ?? '',
-    unpriced_code: enriched.unpriced_code ?? '',
-    price_version: enriched.price_version,
-    catalog_model: enriched.catalog_model,
-    contract_id: enriched.contract_id ?? '',
+    ...pricingColumns(enriched),
     sign: 1,
     pricing_run: 0,
     priced_at: formatDateTime64(enriched.enriched_at),
     source_partition: partition,
     source_offset: Number(offset),
+  };
+}
+
+/** The pricing columns of a usage row: what the enricher and a repricing run write alike. */
+export function pricingColumns(pricing: Omit<EnrichedUsageEvent, 'event' | 'received_at' | 'enriched_at'>): Record<string, string | Record<string, string>> {
+  return {
+    cost: pricing.cost,
+    list_cost: pricing.list_cost,
+    input_cost: pricing.input_cost,
+    output_cost: pricing.output_cost,
+    cost_breakdown: pricing.cost_breakdown,
+    cost_status: pricing.cost_status,
+    unpriced_reason: pricing.unpriced_reason ?? '',
+    unpriced_code: pricing.unpriced_code ?? '',
+    price_version: pricing.price_version,
+    catalog_model: pricing.catalog_model,
+    contract_id: pricing.contract_id ?? '',
   };
 }
 

@@ -13,7 +13,7 @@ import {
 } from '../../../services/events/usage-event.ts';
 import { SCHEMAS_DIR } from '../../../services/project-paths.ts';
 import { validate } from '../../../services/validation/issues.ts';
-import { FULL_USAGE_EVENT_JSON, FULL_USAGE_EVENT_RECORD, minimalUsageEventRecord } from '../../fixtures/usage-event-examples.ts';
+import { FULL_USAGE_EVENT_JSON, FULL_USAGE_EVENT_RECORD } from '../../fixtures/usage-event-examples.ts';
 
 interface AvroField {
   readonly name: string;
