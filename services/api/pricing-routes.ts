@@ -6,7 +6,7 @@ import { answerPriceRequest } from '../pricing/price-request.ts';
 import type { PricingSource } from '../pricing/pricing-source.ts';
 import { reprice, RepriceBusyError } from '../pricing/repricing.ts';
 import { validate } from '../validation/issues.ts';
-import { rfc3339Timestamp } from '../validation/timestamp.ts';
+import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
 import { HttpError, invalidRequest } from './http-errors.ts';
 
 /** Most calls one POST /v1/price may carry. */
@@ -22,7 +22,7 @@ const repriceBody = z
     model: z.string().min(1).optional(),
     dry_run: z.boolean().default(false),
   })
-  .refine((body) => body.from < body.to, { path: ['to'], message: 'must be after from' });
+  .refine(rangeIsOrdered, { path: ['to'], message: 'must be after from' });
 
 const historyRow = z.object({
   pricing_run: z.coerce.number(),

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ClickHouse } from '../clickhouse/clickhouse.ts';
 import { validate } from '../validation/issues.ts';
-import { rfc3339Timestamp } from '../validation/timestamp.ts';
+import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
 import { buildCostReportQuery, COST_DIMENSIONS, type CostDimension } from './cost-report-query.ts';
 import { buildReconciliationQuery, RECONCILIATION_DIMENSIONS, type ReconciliationDimension } from './reconciliation-query.ts';
 import { invalidRequest } from './http-errors.ts';
@@ -23,7 +23,7 @@ const dimensionList = <const T extends readonly [string, ...string[]]>(allowed: 
 
 const costReportQuery = z
   .object({ from: timestamp, to: timestamp, group_by: dimensionList(COST_DIMENSIONS, '') })
-  .refine((query) => query.from < query.to, { path: ['to'], message: 'must be after from' });
+  .refine(rangeIsOrdered, { path: ['to'], message: 'must be after from' });
 
 const reconciliationQuery = z
   .object({
@@ -35,7 +35,7 @@ const reconciliationQuery = z
       .regex(/^\d+(?:\.\d{1,12})?$/, 'must be a decimal amount in USD with at most 12 decimals')
       .default('0.000001'),
   })
-  .refine((query) => query.from < query.to, { path: ['to'], message: 'must be after from' });
+  .refine(rangeIsOrdered, { path: ['to'], message: 'must be after from' });
 
 const reconciliationRow = z
   .object({
