@@ -1,4 +1,5 @@
 import { formatDateTime64 } from '../clickhouse/clickhouse.ts';
+import type { ScopeCondition } from './environment-scope.ts';
 
 /**
  * SQL for GET /v1/reports/cost, built from a closed list of dimensions: the
@@ -6,7 +7,7 @@ import { formatDateTime64 } from '../clickhouse/clickhouse.ts';
  * value is a bound parameter.
  */
 
-export const COST_DIMENSIONS = ['team', 'feature', 'environment', 'model', 'provider', 'user_id'] as const;
+export const COST_DIMENSIONS = ['tenant_id', 'cost_center', 'team', 'feature', 'environment', 'model', 'provider', 'user_id', 'api_key_id', 'gateway_id'] as const;
 export type CostDimension = (typeof COST_DIMENSIONS)[number];
 
 export interface CostReportRequest {
@@ -15,6 +16,8 @@ export interface CostReportRequest {
   /** Exclusive end, epoch ms. */
   readonly to: number;
   readonly groupBy: readonly CostDimension[];
+  /** Which environments count (see environment-scope.ts). */
+  readonly scope: ScopeCondition;
 }
 
 export interface BuiltQuery {
@@ -40,9 +43,10 @@ export function buildCostReportQuery(request: CostReportRequest): BuiltQuery {
     `SELECT ${select.join(', ')}`,
     'FROM {db:Identifier}.usage_costs_v1',
     "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",
+    `  AND ${request.scope.sql}`,
     ...(dimensions.length > 0
       ? [`GROUP BY ${dimensions.join(', ')}`, 'HAVING sum(sign) != 0', `ORDER BY sum(cost * sign) DESC, ${dimensions.join(', ')}`]
       : []),
   ].join('\n');
-  return { sql, params: { from: formatDateTime64(request.from), to: formatDateTime64(request.to) } };
+  return { sql, params: { from: formatDateTime64(request.from), to: formatDateTime64(request.to), ...request.scope.params } };
 }

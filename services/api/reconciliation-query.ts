@@ -1,5 +1,6 @@
 import { formatDateTime64 } from '../clickhouse/clickhouse.ts';
 import type { BuiltQuery } from './cost-report-query.ts';
+import type { ScopeCondition } from './environment-scope.ts';
 
 /**
  * SQL for GET /v1/reports/reconciliation: what gateways said calls cost
@@ -17,6 +18,7 @@ export interface ReconciliationRequest {
   readonly groupBy: readonly ReconciliationDimension[];
   /** Per-event difference (USD) above which an event counts as disagreeing. */
   readonly tolerance: string;
+  readonly scope: ScopeCondition;
 }
 
 export function buildReconciliationQuery(request: ReconciliationRequest): BuiltQuery {
@@ -35,6 +37,7 @@ export function buildReconciliationQuery(request: ReconciliationRequest): BuiltQ
     `SELECT ${select.join(', ')}`,
     'FROM {db:Identifier}.usage_costs_v1',
     "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",
+    `  AND ${request.scope.sql}`,
     ...(dimensions.length > 0
       ? [
           `GROUP BY ${dimensions.join(', ')}`,
@@ -43,5 +46,5 @@ export function buildReconciliationQuery(request: ReconciliationRequest): BuiltQ
         ]
       : []),
   ].join('\n');
-  return { sql, params: { from: formatDateTime64(request.from), to: formatDateTime64(request.to), tolerance: request.tolerance } };
+  return { sql, params: { from: formatDateTime64(request.from), to: formatDateTime64(request.to), tolerance: request.tolerance, ...request.scope.params } };
 }

@@ -1,16 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { PolicySource } from '../attribution/policy-source.ts';
 import type { ClickHouse } from '../clickhouse/clickhouse.ts';
 import { validate } from '../validation/issues.ts';
 import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
 import { buildCostReportQuery, COST_DIMENSIONS, type CostDimension } from './cost-report-query.ts';
 import { buildReconciliationQuery, RECONCILIATION_DIMENSIONS, type ReconciliationDimension } from './reconciliation-query.ts';
+import { environmentParameter, scopeCondition } from './environment-scope.ts';
 import { invalidRequest } from './http-errors.ts';
 
 const timestamp = rfc3339Timestamp;
 
 /** A comma-separated list of dimensions, each from a closed list, none repeated. */
-const dimensionList = <const T extends readonly [string, ...string[]]>(allowed: T, fallback: string) =>
+export const dimensionList = <const T extends readonly [string, ...string[]]>(allowed: T, fallback: string) =>
   z
     .string()
     .optional()
@@ -22,7 +24,7 @@ const dimensionList = <const T extends readonly [string, ...string[]]>(allowed: 
     );
 
 const costReportQuery = z
-  .object({ from: timestamp, to: timestamp, group_by: dimensionList(COST_DIMENSIONS, '') })
+  .object({ from: timestamp, to: timestamp, group_by: dimensionList(COST_DIMENSIONS, ''), environment: environmentParameter })
   .refine(rangeIsOrdered, { path: ['to'], message: 'must be after from' });
 
 const reconciliationQuery = z
@@ -30,6 +32,7 @@ const reconciliationQuery = z
     from: timestamp,
     to: timestamp,
     group_by: dimensionList(RECONCILIATION_DIMENSIONS, 'provider,model'),
+    environment: environmentParameter,
     tolerance: z
       .string()
       .regex(/^\d+(?:\.\d{1,12})?$/, 'must be a decimal amount in USD with at most 12 decimals')
@@ -59,19 +62,25 @@ const costRow = z
   })
   .catchall(z.string());
 
-/** Reports over stored usage (role reader), counting only rows in force. Money is returned as exact decimal strings. */
-export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouse }): void {
+/**
+ * Reports over stored usage (role reader), counting only rows in force, in
+ * the environment scope asked for (production by default, see
+ * environment-scope.ts). Money is returned as exact decimal strings.
+ */
+export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouse; policy: PolicySource }): void {
   app.get('/v1/reports/cost', { config: { role: 'reader' } }, async (request) => {
     const query = validate(costReportQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, group_by: groupBy } = query.value;
-    const built = buildCostReportQuery({ from, to, groupBy });
+    const scope = scopeCondition(query.value.environment, deps.policy.current());
+    const built = buildCostReportQuery({ from, to, groupBy, scope });
     const rows = await deps.clickhouse.query({ name: 'cost_report', sql: built.sql, params: built.params, schema: costRow });
     return {
       currency: 'USD',
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       group_by: groupBy,
+      environments: scope.description,
       rows: rows.map((row) => ({
         // '' in storage means "not attributed": shown as null, never hidden.
         ...Object.fromEntries(groupBy.map((dimension: CostDimension) => [dimension, row[dimension] === '' ? null : row[dimension]])),
@@ -89,7 +98,8 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
     const query = validate(reconciliationQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, group_by: groupBy, tolerance } = query.value;
-    const built = buildReconciliationQuery({ from, to, groupBy, tolerance });
+    const scope = scopeCondition(query.value.environment, deps.policy.current());
+    const built = buildReconciliationQuery({ from, to, groupBy, tolerance, scope });
     const rows = await deps.clickhouse.query({ name: 'reconciliation_report', sql: built.sql, params: built.params, schema: reconciliationRow });
     return {
       currency: 'USD',
@@ -97,6 +107,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
       to: new Date(to).toISOString(),
       group_by: groupBy,
       tolerance,
+      environments: scope.description,
       rows: rows.map((row) => ({
         ...Object.fromEntries(groupBy.map((dimension: ReconciliationDimension) => [dimension, row[dimension] === '' ? null : row[dimension]])),
         events: row.reporting_events,

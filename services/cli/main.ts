@@ -10,6 +10,7 @@ import { importGenaiPrices } from '../pricing/catalog/catalog-import.ts';
 import { PricingSource } from '../pricing/pricing-source.ts';
 import { runPriceCommand } from './price-command.ts';
 import { runRepriceCommand } from './reprice-command.ts';
+import { runAttributionCommand, runReattributeCommand } from './attribution-commands.ts';
 import { ensureAdminToken } from './admin-token.ts';
 import { SERVICE_NAMES, startProcess, type ServiceName } from '../runtime/spendline-process.ts';
 
@@ -30,6 +31,15 @@ const USAGE = `usage: spendline <command>
   reprice --from ISO --to ISO [--provider P] [--model M] [--dry-run]
                         reprice stored events with the prices now in force (asks the
                         running API; SPENDLINE_API_URL)
+  reattribute --from ISO --to ISO [--gateway G] [--team T] [--environment E] [--api-key K] [--dry-run]
+                        apply the attribution policy now in force to stored events
+                        (asks the running API)
+  attribution quality --from ISO --to ISO [--group-by D,...] [--environment E|all]
+                        share of events and cost fully attributed, fixed by a rule,
+                        defaulted or unattributed, and the top unattributed sources
+  attribution policy    the attribution policy in force in the running Spendline
+  attribution check FILE [--events NDJSON]
+                        validate a policy file (and show how it attributes samples)
   catalog import [FILE] import a genai-prices data file as the bundled price catalog
                         (default: the copy in services/pricing/catalog/source)
   kafka fetch           resolve the Kafka broker jars with Maven
@@ -70,6 +80,10 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'reprice':
       return runRepriceCommand(argv.slice(1), config);
+    case 'reattribute':
+      return runReattributeCommand(argv.slice(1), config);
+    case 'attribution':
+      return runAttributionCommand(argv.slice(1), config);
     case 'catalog':
       return runCatalogCommand(subcommand, argv[2]);
     case 'kafka':

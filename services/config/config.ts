@@ -64,6 +64,9 @@ const envSchema = z.object({
   /** Contracts file (negotiated prices, discounts, self-hosted models). Unset: list prices only. */
   SPENDLINE_CONTRACTS_FILE: z.string().min(1).optional(),
 
+  /** Attribution policy file (JSON; see README.md, Attribution), reloaded when it changes. Unset: the built-in policy (normalization only). */
+  SPENDLINE_ATTRIBUTION_POLICY: z.string().min(1).optional(),
+
   ENRICHER_GROUP_ID: z.string().min(1).default('spendline-enricher'),
   SINK_GROUP_ID: z.string().min(1).default('spendline-sink'),
   /** Most rows in one ClickHouse insert. */
@@ -122,6 +125,8 @@ export interface PricingConfig {
 export interface SpendlineConfig {
   readonly logLevel: string;
   readonly pricing: PricingConfig;
+  /** Attribution policy file; null: the built-in policy. */
+  readonly attributionPolicyFile: string | null;
   readonly dataDir: string;
   readonly kafka: KafkaConfig;
   readonly clickhouse: ClickHouseConfig;
@@ -150,6 +155,7 @@ export function loadConfig(env: Record<string, string | undefined>): Validated<S
         catalogFile: e.SPENDLINE_PRICE_CATALOG ? resolve(e.SPENDLINE_PRICE_CATALOG) : null,
         contractsFile: e.SPENDLINE_CONTRACTS_FILE ? resolve(e.SPENDLINE_CONTRACTS_FILE) : null,
       },
+      attributionPolicyFile: e.SPENDLINE_ATTRIBUTION_POLICY ? resolve(e.SPENDLINE_ATTRIBUTION_POLICY) : null,
       kafka: {
         brokers: e.KAFKA_BROKERS && e.KAFKA_BROKERS.length > 0 ? e.KAFKA_BROKERS : null,
         clientId: e.KAFKA_CLIENT_ID,

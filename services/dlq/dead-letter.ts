@@ -7,6 +7,8 @@ export type DeadLetterReasonCode =
   | 'undecodable'
   /** Decoded, but breaks a rule of the usage event (named field and reason). */
   | 'invalid_event'
+  /** Valid, but the attribution policy rejects it: a mandatory dimension is missing (named in the reason). */
+  | 'attribution_rejected'
   /** ClickHouse refused the row itself (not a passing outage). */
   | 'unwritable';
 

@@ -1,3 +1,5 @@
+import { attributeEvent } from '../attribution/attribute-event.ts';
+import type { AttributionPolicy } from '../attribution/attribution-policy.ts';
 import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
@@ -12,13 +14,22 @@ export type EnrichOutcome =
   | { readonly kind: 'enriched'; readonly eventId: string; readonly enriched: EnrichedUsageEvent; readonly value: Buffer }
   | { readonly kind: 'dead'; readonly letter: DeadLetter };
 
+/** The policies an event is enriched under, as in force for one batch. */
+export interface EnrichmentPolicies {
+  readonly pricing: PricingEngine;
+  readonly attribution: AttributionPolicy;
+}
+
 /**
- * decode → validate → price → encode, for one message of usage.raw.v1. Pure
- * apart from the clock passed in; never throws for bad input. An event that
- * cannot be priced is still forwarded (cost_status unpriced, with the reason):
- * usage without a price is counted, not dropped.
+ * decode → validate → attribute → price → encode, for one message of
+ * usage.raw.v1. Pure apart from the clock passed in; never throws for bad
+ * input. Attribution comes before pricing, because a contract may cover a
+ * team or environment. An event that cannot be priced is still forwarded
+ * (cost_status unpriced, with the reason): usage without a price is counted,
+ * not dropped. One the attribution policy rejects goes to the DLQ, as it would
+ * have been refused at POST /v1/events.
  */
-export function enrichMessage(source: SourceMessage, registry: AvroSchemaRegistry, pricing: PricingEngine, now: number): EnrichOutcome {
+export function enrichMessage(source: SourceMessage, registry: AvroSchemaRegistry, policies: EnrichmentPolicies, now: number): EnrichOutcome {
   const dead = (code: DeadLetter['reason_code'], reason: string): EnrichOutcome => ({
     kind: 'dead',
     letter: deadLetterFor('enricher', source, code, reason, now),
@@ -30,8 +41,12 @@ export function enrichMessage(source: SourceMessage, registry: AvroSchemaRegistr
   const issues = checked.ok ? [futureSkewIssue(checked.value, Number(source.timestamp))].filter((issue) => issue !== null) : checked.issues;
   if (!checked.ok || issues.length > 0) return dead('invalid_event', issues.map((issue) => `${issue.path || 'event'}: ${issue.message}`).join('; '));
 
-  const priced = priceUsageEvent(pricing, checked.value);
-  const enriched: EnrichedUsageEvent = { ...priced, received_at: Number(source.timestamp), enriched_at: now };
+  const attributed = attributeEvent(policies.attribution, checked.value);
+  if (attributed.rejection) {
+    return dead('attribution_rejected', attributed.rejection.map((issue) => `${issue.path}: ${issue.message}`).join('; '));
+  }
+  const priced = priceUsageEvent(policies.pricing, attributed.event);
+  const enriched: EnrichedUsageEvent = { ...priced, received_at: Number(source.timestamp), enriched_at: now, attribution: attributed.attribution };
   try {
     return { kind: 'enriched', eventId: enriched.event.event_id, enriched, value: registry.encode(SCHEMA_NAMES.enrichedUsageEvent, enriched) };
   } catch (err) {

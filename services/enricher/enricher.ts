@@ -7,6 +7,7 @@ import type { Topics } from '../kafka/topics.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { PricingSource } from '../pricing/pricing-source.ts';
+import type { PolicySource } from '../attribution/policy-source.ts';
 import { retryUntilStopped } from '../retry/retry.ts';
 import { enrichMessage } from './enrich-message.ts';
 
@@ -17,6 +18,8 @@ export interface EnricherOptions {
   readonly registry: AvroSchemaRegistry;
   /** Prices as currently on disk: a changed contracts file takes effect without a restart. */
   readonly pricing: PricingSource;
+  /** The attribution policy as currently on disk, likewise. */
+  readonly attribution: PolicySource;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly concurrency?: number;
@@ -64,13 +67,13 @@ export class Enricher {
   }
 
   async #handle(messages: readonly KafkaMessage[], context: BatchContext): Promise<void> {
-    const { registry, pricing, topics, metrics } = this.#options;
+    const { registry, pricing, attribution, topics, metrics } = this.#options;
     const now = Date.now();
-    const engine = pricing.current(now);
+    const policies = { pricing: pricing.current(now), attribution: attribution.current(now) };
     const enriched = [];
     const dead = [];
     for (const message of messages) {
-      const outcome = enrichMessage({ topic: context.topic, partition: context.partition, ...message }, registry, engine, now);
+      const outcome = enrichMessage({ topic: context.topic, partition: context.partition, ...message }, registry, policies, now);
       if (outcome.kind === 'enriched') enriched.push({ key: outcome.eventId, value: outcome.value });
       else {
         dead.push(deadLetterMessage(registry, outcome.letter));

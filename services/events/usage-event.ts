@@ -37,11 +37,23 @@ export const EVENT_LIMITS = {
   maxFutureSkewMs: 15 * 60 * 1000,
 } as const;
 
-export const ATTRIBUTION_FIELDS = ['team', 'feature', 'environment', 'user_id', 'session_id', 'agent_run_id', 'api_key_id'] as const;
+/**
+ * Who a call's cost belongs to. Each is a nullable field of the event, sent by
+ * the gateway (or filled by the attribution policy); README.md (Attribution) says
+ * what each means. Free tags come on top.
+ */
+export const ATTRIBUTION_FIELDS = ['tenant_id', 'cost_center', 'team', 'feature', 'environment', 'user_id', 'session_id', 'agent_run_id', 'api_key_id'] as const;
+export type AttributionField = (typeof ATTRIBUTION_FIELDS)[number];
+
+/** Tag keys are identifiers, so they read well as report dimensions and cannot smuggle markup or prototype names. */
+export const TAG_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.:\/-]*$/;
+/** No control characters (newlines, NUL, escapes) in names and tag values: they break CSV exports and terminals. */
+const NO_CONTROL_CHARACTERS = /^[^\p{Cc}]*$/u;
 
 const tokenCount = z.number().int('must be a whole number').nonnegative('must not be negative').max(Number.MAX_SAFE_INTEGER);
 const durationMs = z.number().int('must be a whole number of milliseconds').nonnegative('must not be negative').max(EVENT_LIMITS.maxDurationMs, 'must be at most one day');
-const name = (max: number) => z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+const name = (max: number) =>
+  z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters');
 const optionalName = (max: number = EVENT_LIMITS.maxNameLength) => name(max).nullable();
 const decimalAmount = z.string().superRefine((text, ctx) => {
   const parsed = parseDecimal(text);
@@ -49,7 +61,13 @@ const decimalAmount = z.string().superRefine((text, ctx) => {
   else if (parsed.units < 0n) ctx.addIssue({ code: 'custom', message: 'must not be negative' });
 });
 const tags = z
-  .record(name(EVENT_LIMITS.maxTagKeyLength), z.string().max(EVENT_LIMITS.maxTagValueLength, `must be at most ${EVENT_LIMITS.maxTagValueLength} characters`))
+  .record(
+    name(EVENT_LIMITS.maxTagKeyLength).regex(TAG_KEY_PATTERN, 'must start with a letter and use only letters, digits and _ . : / -'),
+    z
+      .string()
+      .max(EVENT_LIMITS.maxTagValueLength, `must be at most ${EVENT_LIMITS.maxTagValueLength} characters`)
+      .regex(NO_CONTROL_CHARACTERS, 'must not contain control characters'),
+  )
   .refine((value) => Object.keys(value).length <= EVENT_LIMITS.maxTags, `must have at most ${EVENT_LIMITS.maxTags} tags`);
 
 const recordShape = {
@@ -80,6 +98,8 @@ const recordShape = {
   ttft_ms: durationMs.nullable(),
   status: z.enum(CALL_STATUSES),
   error_code: optionalName(128),
+  tenant_id: optionalName(),
+  cost_center: optionalName(),
   team: optionalName(),
   feature: optionalName(),
   environment: optionalName(),
@@ -180,6 +200,8 @@ export const usageEventJson = z
     ttft_ms: absentAsNull(durationMs),
     status: recordShape.status.default('ok'),
     error_code: absentAsNull(trimmedName(128)),
+    tenant_id: absentAsNull(trimmedName()),
+    cost_center: absentAsNull(trimmedName()),
     team: absentAsNull(trimmedName()),
     feature: absentAsNull(trimmedName()),
     environment: absentAsNull(trimmedName()),

@@ -1,3 +1,5 @@
+import { attributeEvent } from '../attribution/attribute-event.ts';
+import type { AttributionPolicy } from '../attribution/attribution-policy.ts';
 import { futureSkewIssue, usageEventJson, type UsageEventRecord } from '../events/usage-event.ts';
 import { validate, type FieldIssue } from '../validation/issues.ts';
 
@@ -19,8 +21,11 @@ export interface BatchLimits {
 /**
  * Validates a request body: a JSON array of events or `{ "events": [...] }`.
  * Each event is judged on its own, so one bad event never costs the others.
+ * An event the attribution policy rejects (a mandatory dimension missing after
+ * every rule) is refused here, naming the dimension, so the gateway can fix it;
+ * accepted events are published as they came — the enricher attributes them.
  */
-export function parseIngestBatch(body: unknown, limits: BatchLimits, now: number): ParsedBatch {
+export function parseIngestBatch(body: unknown, limits: BatchLimits, now: number, policy: AttributionPolicy): ParsedBatch {
   const events = Array.isArray(body) ? body : isEnvelope(body) ? body.events : null;
   if (events === null) {
     return { ok: false, status: 400, code: 'invalid_request', message: 'the body must be a JSON array of events or {"events": [...]}' };
@@ -38,6 +43,7 @@ export function parseIngestBatch(body: unknown, limits: BatchLimits, now: number
     const issues = checked.ok ? [] : [...checked.issues];
     const skew = checked.ok ? futureSkewIssue(checked.value, now, limits.maxFutureSkewMs) : null;
     if (skew) issues.push(skew);
+    if (checked.ok) issues.push(...(attributeEvent(policy, checked.value).rejection ?? []));
     if (!checked.ok || issues.length > 0) return { index, event_id: eventId, status: 'rejected', errors: issues };
     accepted.push(checked.value);
     return { index, event_id: checked.value.event_id, status: 'accepted' };

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { PolicySource } from '../attribution/policy-source.ts';
 import type { IngestConfig } from '../config/config.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { HttpError } from '../api/http-errors.ts';
@@ -14,10 +15,11 @@ const RETRY_AFTER_SECONDS = 5;
  * accepted events: 200 when all were accepted, 207 when some were rejected,
  * 400 when none were; per-event results always say which and why.
  */
-export function registerIngestRoutes(app: FastifyInstance, deps: { publisher: UsagePublisher; config: IngestConfig; metrics: Metrics }): void {
+export function registerIngestRoutes(app: FastifyInstance, deps: { publisher: UsagePublisher; policy: PolicySource; config: IngestConfig; metrics: Metrics }): void {
   const { publisher, config, metrics } = deps;
   app.post('/v1/events', { config: { role: 'ingest' }, bodyLimit: config.maxBodyBytes }, async (request, reply) => {
-    const batch = parseIngestBatch(request.body, { maxEvents: config.maxBatchEvents, maxFutureSkewMs: EVENT_LIMITS.maxFutureSkewMs }, Date.now());
+    const now = Date.now();
+    const batch = parseIngestBatch(request.body, { maxEvents: config.maxBatchEvents, maxFutureSkewMs: EVENT_LIMITS.maxFutureSkewMs }, now, deps.policy.current(now));
     if (!batch.ok) {
       metrics.eventsRejected.inc({ reason: batch.code });
       throw new HttpError(batch.status, batch.code, batch.message, batch.issues ? { issues: batch.issues } : {});

@@ -79,3 +79,9 @@ export function divideRoundHalfEven(numerator: bigint, denominator: bigint): big
   if (twiceRemainder > d || (twiceRemainder === d && quotient % 2n === 1n)) quotient += 1n;
   return negative ? -quotient : quotient;
 }
+
+/** part / whole as a fraction with at most `scale` decimals ("0.125"), rounded half-even; null when whole is zero. */
+export function shareOf(part: bigint, whole: bigint, scale = 4): string | null {
+  if (whole === 0n) return null;
+  return formatDecimal(divideRoundHalfEven(part * 10n ** BigInt(scale), whole), scale);
+}

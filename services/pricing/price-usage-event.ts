@@ -5,7 +5,7 @@ import type { CostClass, TokenUsage } from './cost-calculation.ts';
 import type { PricingEngine } from './pricing-engine.ts';
 
 /** The pricing part of an enriched event: the same fields the enricher and repricing write. */
-export type EventPricing = Omit<EnrichedUsageEvent, 'received_at' | 'enriched_at'>;
+export type EventPricing = Omit<EnrichedUsageEvent, 'received_at' | 'enriched_at' | 'attribution'>;
 
 /**
  * Prices a usage event with the engine. The event's token classes are used

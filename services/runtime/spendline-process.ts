@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildHttpServer, type ReadinessCheck } from '../api/http-server.ts';
 import { registerReportRoutes } from '../api/report-routes.ts';
 import { registerPricingRoutes } from '../api/pricing-routes.ts';
+import { registerAttributionRoutes } from '../api/attribution-routes.ts';
+import { registerRestatementRoutes } from '../api/restatement-routes.ts';
+import { PolicySource } from '../attribution/policy-source.ts';
 import { BearerTokens } from '../auth/bearer-tokens.ts';
 import { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import { createClickHouse, type ClickHouse } from '../clickhouse/clickhouse.ts';
@@ -77,6 +80,8 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   }
 
   const pricing = services.has('enricher') || services.has('api') ? new PricingSource(config.pricing, log) : null;
+  // Every service applies the attribution policy: ingest rejects by it, the enricher resolves by it, reports scope by it.
+  const policy = new PolicySource(config.attributionPolicyFile, log);
   const clickhouse = services.has('sink') || services.has('api') ? await createClickHouse(config.clickhouse, log) : null;
   const publisher = services.has('ingest')
     ? new UsagePublisher({
@@ -88,7 +93,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
         metrics,
       })
     : null;
-  const enricher = services.has('enricher') && pricing ? new Enricher({ kafka, topics, groupId: config.enricher.groupId, registry, pricing, log, metrics, onFatal }) : null;
+  const enricher = services.has('enricher') && pricing ? new Enricher({ kafka, topics, groupId: config.enricher.groupId, registry, pricing, attribution: policy, log, metrics, onFatal }) : null;
   const sink = services.has('sink') && clickhouse ? new Sink({ kafka, clickhouse, topics, registry, config: config.sink, log, metrics, onFatal }) : null;
 
   const readiness: ReadinessCheck[] = [
@@ -98,9 +103,11 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     ...(clickhouse ? [{ name: 'clickhouse', check: () => clickhouse.ping() }] : []),
   ];
   const app = buildHttpServer({ log, metrics, tokens: new BearerTokens(config.auth), readiness, bodyLimit: config.ingest.maxBodyBytes });
-  if (publisher) registerIngestRoutes(app, { publisher, config: config.ingest, metrics });
-  if (services.has('api') && clickhouse) registerReportRoutes(app, { clickhouse });
-  if (services.has('api') && pricing) registerPricingRoutes(app, { pricing, clickhouse, log: log.child({ component: 'repricing' }) });
+  if (publisher) registerIngestRoutes(app, { publisher, policy, config: config.ingest, metrics });
+  if (services.has('api') && clickhouse) registerReportRoutes(app, { clickhouse, policy });
+  if (services.has('api') && pricing) registerPricingRoutes(app, { pricing });
+  if (services.has('api')) registerAttributionRoutes(app, { policy, clickhouse });
+  if (services.has('api') && clickhouse && pricing) registerRestatementRoutes(app, { clickhouse, pricing, policy, log: log.child({ component: 'restatement' }) });
 
   // Intake stops first; consumers finish (and the sink flushes) their batch in hand; clients
   // close last. Each step runs even if an earlier one failed.

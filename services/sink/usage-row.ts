@@ -1,10 +1,10 @@
 import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import { formatDateTime64 } from '../clickhouse/clickhouse.ts';
-import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
+import type { AttributionOutcome, EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
 
 /** A row of usage_events_v1 in JSONEachRow form; absent text is '' (see sql/001). */
-export type UsageRow = Record<string, string | number | null | Record<string, string>> & { readonly event_id: string };
+export type UsageRow = Record<string, string | number | null | readonly string[] | Record<string, string>> & { readonly event_id: string };
 
 export const USAGE_EVENTS_TABLE = 'usage_events_v1';
 
@@ -42,6 +42,8 @@ export function toUsageRow(enriched: EnrichedUsageEvent, partition: number, offs
     ttft_ms: e.ttft_ms,
     status: e.status,
     error_code: e.error_code ?? '',
+    tenant_id: e.tenant_id ?? '',
+    cost_center: e.cost_center ?? '',
     team: e.team ?? '',
     feature: e.feature ?? '',
     environment: e.environment ?? '',
@@ -51,6 +53,7 @@ export function toUsageRow(enriched: EnrichedUsageEvent, partition: number, offs
     api_key_id: e.api_key_id ?? '',
     tags: e.tags,
     gateway_id: e.gateway_id ?? '',
+    ...attributionColumns(enriched.attribution),
     reported_cost: e.reported_cost,
     currency: enriched.currency,
     ...pricingColumns(enriched),
@@ -63,7 +66,7 @@ export function toUsageRow(enriched: EnrichedUsageEvent, partition: number, offs
 }
 
 /** The pricing columns of a usage row: what the enricher and a repricing run write alike. */
-export function pricingColumns(pricing: Omit<EnrichedUsageEvent, 'event' | 'received_at' | 'enriched_at'>): Record<string, string | Record<string, string>> {
+export function pricingColumns(pricing: Omit<EnrichedUsageEvent, 'event' | 'received_at' | 'enriched_at' | 'attribution'>): Record<string, string | Record<string, string>> {
   return {
     cost: pricing.cost,
     list_cost: pricing.list_cost,
@@ -76,6 +79,18 @@ export function pricingColumns(pricing: Omit<EnrichedUsageEvent, 'event' | 'rece
     price_version: pricing.price_version,
     catalog_model: pricing.catalog_model,
     contract_id: pricing.contract_id ?? '',
+  };
+}
+
+/** The attribution outcome columns of a usage row (sql/003); empty for events enriched before policies existed. */
+export function attributionColumns(outcome: AttributionOutcome | null): Record<string, string | readonly string[]> {
+  return {
+    attribution_status: outcome?.status ?? '',
+    attribution_missing: outcome?.missing ?? [],
+    attribution_requirement: outcome?.requirement ?? '',
+    attribution_rules: [...new Set(outcome?.lineage.map((change) => change.rule) ?? [])],
+    attribution_lineage: JSON.stringify(outcome?.lineage ?? []),
+    attribution_policy: outcome?.policy_version ?? '',
   };
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../../services/api/http-server.ts';
 import { BearerTokens } from '../../services/auth/bearer-tokens.ts';
 import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
+import { PolicySource } from '../../services/attribution/policy-source.ts';
 import { registerIngestRoutes } from '../../services/ingest/ingest-routes.ts';
 import { UsagePublisher } from '../../services/ingest/usage-publisher.ts';
 import { createKafka } from '../../services/kafka/kafka-client.ts';
@@ -37,7 +38,7 @@ describe('ingest while Kafka is unreachable', () => {
       readiness: [{ name: 'kafka_producer', check: () => publisher.connected }],
       bodyLimit: 1024 * 1024,
     });
-    registerIngestRoutes(app, { publisher, config: { maxBatchEvents: 10, maxBodyBytes: 1024 * 1024, produceTimeoutMs: 2_000 }, metrics });
+    registerIngestRoutes(app, { publisher, policy: new PolicySource(null, log), config: { maxBatchEvents: 10, maxBodyBytes: 1024 * 1024, produceTimeoutMs: 2_000 }, metrics });
 
     const response = await app.inject({
       method: 'POST',

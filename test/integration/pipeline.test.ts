@@ -97,6 +97,7 @@ describe('pipeline on the real broker and ClickHouse', () => {
       from: '2026-11-01T00:00:00.000Z',
       to: '2026-12-01T00:00:00.000Z',
       group_by: ['team'],
+      environments: { scope: 'default', excluded: ['dev', 'staging', 'test'] },
       rows: [
         { team: 'alpha', cost: '0.15', list_cost: '0.15', events: 1, input_tokens: 1_000_000, output_tokens: 0, unpriced_events: 0 },
         { team: 'beta', cost: '0.000525', list_cost: '0.000525', events: 1, input_tokens: 2_000, output_tokens: 500, unpriced_events: 0 },

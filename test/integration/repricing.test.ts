@@ -108,7 +108,7 @@ describe('repricing stored events', () => {
     ]);
     expect((await report(`/v1/reports/cost?${RANGE}&group_by=team`)).rows).toContainEqual(expect.objectContaining({ team: 'beta', cost: '0.21', events: 1 }));
     // And while it is "running", no second run may start.
-    expect(await repriceNow({ from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z' })).toMatchObject({ status: 409, body: { error: { code: 'reprice_running' } } });
+    expect(await repriceNow({ from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z' })).toMatchObject({ status: 409, body: { error: { code: 'restatement_running' } } });
   });
 
   it('reconciles what gateways reported against list prices', async () => {

@@ -55,6 +55,7 @@ function enriched(overrides: Record<string, unknown>): EnrichedUsageEvent {
     unpriced_reason: null,
     unpriced_code: null,
     price_version: 'test',
+    attribution: null,
   };
 }
 

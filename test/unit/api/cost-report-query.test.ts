@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCostReportQuery, COST_DIMENSIONS, type CostDimension } from '../../../services/api/cost-report-query.ts';
+import type { ScopeCondition } from '../../../services/api/environment-scope.ts';
 import { SQL_DIR } from '../../../services/project-paths.ts';
 
 const FROM = Date.UTC(2026, 10, 1);
@@ -12,11 +13,13 @@ const AGGREGATES =
 const FROM_WHERE = [
   'FROM {db:Identifier}.usage_costs_v1',
   "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",
+  '  AND 1',
 ].join('\n');
+const ALL: ScopeCondition = { sql: '1', params: {}, description: { scope: 'all' } };
 
 describe('buildCostReportQuery', () => {
   it('totals the whole period without GROUP BY or ORDER BY when there are no dimensions', () => {
-    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: [] });
+    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: [], scope: ALL });
     expect(built.sql).toBe(`SELECT ${AGGREGATES}\n${FROM_WHERE}`);
     expect(built.sql).not.toMatch(/GROUP BY|ORDER BY/);
   });
@@ -26,12 +29,12 @@ describe('buildCostReportQuery', () => {
     [['team', 'model'], 'team, model'],
     [['user_id', 'provider', 'environment', 'feature'], 'user_id, provider, environment, feature'],
   ])('groups and orders by %j in the order asked', (groupBy, columns) => {
-    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy });
+    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy, scope: ALL });
     expect(built.sql).toBe(`SELECT ${columns}, ${AGGREGATES}\n${FROM_WHERE}\nGROUP BY ${columns}\nHAVING sum(sign) != 0\nORDER BY sum(cost * sign) DESC, ${columns}`);
   });
 
   it('binds the period as DateTime64 parameters in UTC and never writes values into the SQL', () => {
-    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: ['team'] });
+    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: ['team'], scope: ALL });
     expect(built.params).toEqual({ from: '2026-11-01 00:00:00.000', to: '2026-11-23 10:15:00.123' });
     expect(built.sql).not.toContain('2026');
     // Every placeholder is bound here, except {db:Identifier}, which the ClickHouse wrapper binds for all statements.
@@ -42,19 +45,19 @@ describe('buildCostReportQuery', () => {
 
   it('drops anything that is not a whitelisted dimension, so no request text reaches the SQL', () => {
     const hostile = ['team', 'cost); DROP TABLE usage_events_v1; --', 'tags', 'event_id'] as unknown as CostDimension[];
-    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: hostile });
+    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: hostile, scope: ALL });
     expect(built.sql).toBe(`SELECT team, ${AGGREGATES}\n${FROM_WHERE}\nGROUP BY team\nHAVING sum(sign) != 0\nORDER BY sum(cost * sign) DESC, team`);
     expect(built.sql).not.toContain('DROP');
   });
 
   it('treats a list of only unknown dimensions like no dimensions at all', () => {
-    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: ['1=1'] as unknown as CostDimension[] });
+    const built = buildCostReportQuery({ from: FROM, to: TO, groupBy: ['1=1'] as unknown as CostDimension[], scope: ALL });
     expect(built.sql).toBe(`SELECT ${AGGREGATES}\n${FROM_WHERE}`);
   });
 
   it('whitelists only real column names of usage_events_v1, none of them an aggregate alias', () => {
-    const ddl = readFileSync(join(SQL_DIR, '001_usage_events_v1.sql'), 'utf8');
-    for (const dimension of COST_DIMENSIONS) expect(ddl).toMatch(new RegExp(`^\\s+${dimension}\\s+(?:LowCardinality\\()?String\\b`, 'm'));
+    const ddl = ['001_usage_events_v1.sql', '003_attribution.sql'].map((file) => readFileSync(join(SQL_DIR, file), 'utf8')).join('\n');
+    for (const dimension of COST_DIMENSIONS) expect(ddl).toMatch(new RegExp(`^\\s+(?:ADD COLUMN IF NOT EXISTS )?${dimension}\\s+(?:LowCardinality\\()?String\\b`, 'm'));
     const aliases = [...AGGREGATES.matchAll(/ AS (\w+)/g)].map((match) => match[1]);
     expect(aliases.filter((alias) => (COST_DIMENSIONS as readonly string[]).includes(alias!))).toEqual([]);
   });

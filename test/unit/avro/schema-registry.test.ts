@@ -47,6 +47,16 @@ const ENRICHED: EnrichedUsageEvent = {
   unpriced_reason: null,
   unpriced_code: null,
   price_version: 'genai-prices-f41075aab069+contracts-0123456789ab',
+  attribution: {
+    status: 'fixed_by_rule',
+    missing: [],
+    requirement: 'prod-owner',
+    lineage: [
+      { rule: 'normalize', dimension: 'environment', from: 'Production', to: 'prod' },
+      { rule: 'api_key:key-3', dimension: 'team', from: null, to: 'search' },
+    ],
+    policy_version: 'policy-2026-11',
+  },
 };
 
 function littleEndianHex(fingerprint: bigint): string {
@@ -150,8 +160,10 @@ describe('an older writer version is read by a newer reader', () => {
     reported_cost: null,
     input_audio_tokens: 0,
     output_audio_tokens: 0,
-    // Added after rev0 was written: read as its default too.
+    // Added after rev0 was written: read as their defaults too.
     cache_audio_read_tokens: 0,
+    tenant_id: null,
+    cost_center: null,
   };
 
   it('the fixture really is another revision of the same record', () => {

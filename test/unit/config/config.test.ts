@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       dataDir: resolve('.spendline'),
       pricing: { catalogFile: null, contractsFile: null },
+      attributionPolicyFile: null,
       apiUrl: 'http://127.0.0.1:8080',
       kafka: { brokers: null, clientId: 'spendline', topicPrefix: '', partitions: 3, replicationFactor: null, localPort: 19092 },
       clickhouse: { url: null, username: 'default', password: '', database: 'spendline', chdbPath: resolve('.spendline', 'chdb') },
@@ -62,11 +63,13 @@ describe('loadConfig', () => {
       SINK_MIN_BATCH_BYTES: '1',
       SPENDLINE_PRICE_CATALOG: '/etc/spendline/catalog.json',
       SPENDLINE_CONTRACTS_FILE: '/etc/spendline/contracts.json',
+      SPENDLINE_ATTRIBUTION_POLICY: '/etc/spendline/attribution.json',
     });
     expect(config).toEqual({
       logLevel: 'debug',
       dataDir: '/var/lib/spendline',
       pricing: { catalogFile: '/etc/spendline/catalog.json', contractsFile: '/etc/spendline/contracts.json' },
+      attributionPolicyFile: '/etc/spendline/attribution.json',
       apiUrl: 'http://127.0.0.1:0',
       kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'spendline-test', topicPrefix: 'test-1.', partitions: 12, replicationFactor: 2, localPort: 29092 },
       clickhouse: { url: 'https://ch.example.com:8443', username: 'writer', password: 'secret', database: 'spendline_test_1', chdbPath: '/var/lib/spendline/chdb' },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AttributionPolicy } from '../../../services/attribution/attribution-policy.ts';
 import { AvroSchemaRegistry } from '../../../services/avro/schema-registry.ts';
 import type { SourceMessage } from '../../../services/dlq/dead-letter.ts';
 import { enrichMessage } from '../../../services/enricher/enrich-message.ts';
@@ -17,7 +18,7 @@ function source(value: Buffer | null, key: Buffer | null = Buffer.from('evt-0001
   return { topic: 'usage.raw.v1', partition: 2, offset: '41', timestamp: String(RECEIVED_AT), key, value };
 }
 
-const pricing = engine();
+const pricing = { pricing: engine(), attribution: AttributionPolicy.builtIn };
 const raw = (event: unknown) => registry.encode(SCHEMA_NAMES.usageEvent, event);
 
 describe('enrichMessage', () => {
@@ -41,6 +42,8 @@ describe('enrichMessage', () => {
       unpriced_reason: null,
       unpriced_code: null,
       price_version: catalog.version,
+      // The built-in policy finds nothing to change on an event already in canonical form.
+      attribution: { status: 'complete', missing: [], requirement: null, lineage: [], policy_version: 'builtin-1' },
     };
     expect(outcome).toMatchObject({ kind: 'enriched', eventId: 'evt-0001', enriched: expected });
     if (outcome.kind !== 'enriched') return;

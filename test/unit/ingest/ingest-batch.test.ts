@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AttributionPolicy } from '../../../services/attribution/attribution-policy.ts';
 import { parseIngestBatch, type BatchLimits } from '../../../services/ingest/ingest-batch.ts';
 
 const NOW = Date.UTC(2026, 10, 23, 10, 0, 0);
@@ -18,7 +19,7 @@ describe('parseIngestBatch', () => {
     ['a JSON array', [event('a'), event('b')]],
     ['an {"events": [...]} envelope', { events: [event('a'), event('b')] }],
   ])('accepts %s', (_what, body) => {
-    const parsed = parseIngestBatch(body, LIMITS, NOW);
+    const parsed = parseIngestBatch(body, LIMITS, NOW, AttributionPolicy.builtIn);
     expect(parsed).toMatchObject({
       ok: true,
       results: [
@@ -42,26 +43,26 @@ describe('parseIngestBatch', () => {
     ['an envelope whose events is not an array', { events: event('a') }],
     ['an empty object', {}],
   ])('answers 400 for %s as the body', (_what, body) => {
-    expect(parseIngestBatch(body, LIMITS, NOW)).toEqual(notABatch);
+    expect(parseIngestBatch(body, LIMITS, NOW, AttributionPolicy.builtIn)).toEqual(notABatch);
   });
 
   it.each([
     ['an empty array', []],
     ['an empty envelope', { events: [] }],
   ])('answers 400 for %s', (_what, body) => {
-    expect(parseIngestBatch(body, LIMITS, NOW)).toEqual({ ok: false, status: 400, code: 'invalid_request', message: 'the batch holds no events' });
+    expect(parseIngestBatch(body, LIMITS, NOW, AttributionPolicy.builtIn)).toEqual({ ok: false, status: 400, code: 'invalid_request', message: 'the batch holds no events' });
   });
 
   it('answers 413 for more events than the limit, and accepts exactly the limit', () => {
     const four = ['a', 'b', 'c', 'd'].map((id) => event(id));
-    expect(parseIngestBatch(four, LIMITS, NOW)).toEqual({
+    expect(parseIngestBatch(four, LIMITS, NOW, AttributionPolicy.builtIn)).toEqual({
       ok: false,
       status: 413,
       code: 'batch_too_large',
       message: 'the batch holds 4 events; at most 3 per request',
     });
-    expect(parseIngestBatch({ events: four }, LIMITS, NOW)).toMatchObject({ ok: false, status: 413 });
-    expect(parseIngestBatch(four.slice(0, 3), LIMITS, NOW)).toMatchObject({ ok: true });
+    expect(parseIngestBatch({ events: four }, LIMITS, NOW, AttributionPolicy.builtIn)).toMatchObject({ ok: false, status: 413 });
+    expect(parseIngestBatch(four.slice(0, 3), LIMITS, NOW, AttributionPolicy.builtIn)).toMatchObject({ ok: true });
   });
 
   it('judges each event on its own and reports results in request order with field paths', () => {
@@ -75,6 +76,7 @@ describe('parseIngestBatch', () => {
       ],
       { ...LIMITS, maxEvents: 5 },
       NOW,
+      AttributionPolicy.builtIn,
     );
     expect(parsed).toEqual({
       ok: true,
@@ -98,7 +100,7 @@ describe('parseIngestBatch', () => {
   });
 
   it('names a rejected event by its event_id only when that is a string', () => {
-    const parsed = parseIngestBatch([event('x', { event_id: 17 }), null], LIMITS, NOW);
+    const parsed = parseIngestBatch([event('x', { event_id: 17 }), null], LIMITS, NOW, AttributionPolicy.builtIn);
     expect(parsed).toMatchObject({
       ok: true,
       accepted: [],
@@ -117,7 +119,7 @@ describe('parseIngestBatch', () => {
     ['2026-11-23T12:00:00Z', false],
     ['2015-01-01T00:00:00Z', true],
   ])('occurred_at %s is accepted: %s', (occurredAt, accepted) => {
-    const parsed = parseIngestBatch([event('t', { occurred_at: occurredAt })], LIMITS, NOW);
+    const parsed = parseIngestBatch([event('t', { occurred_at: occurredAt })], LIMITS, NOW, AttributionPolicy.builtIn);
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
     if (accepted) {
