@@ -11,7 +11,7 @@ import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
 import { buildAttributionQualityQuery, buildUnattributedSourcesQuery, QUALITY_DIMENSIONS, QUALITY_STATUSES, type QualityStatus } from './attribution-quality-query.ts';
 import { environmentParameter, scopeCondition } from './environment-scope.ts';
 import { invalidRequest } from './http-errors.ts';
-import { dimensionList } from './report-routes.ts';
+import { dimensionCells, dimensionList, reportHeading } from './report-routes.ts';
 
 /** Most sample events POST /v1/admin/attribution/policy/validate attributes. */
 const MAX_SAMPLE_EVENTS = 100;
@@ -98,16 +98,12 @@ export function registerAttributionRoutes(app: FastifyInstance, deps: { policy: 
       top > 0 ? clickhouse.query({ name: 'unattributed_sources', sql: sources.sql, params: sources.params, schema: sourceRow }) : Promise.resolve([]),
     ]);
     return {
-      currency: 'USD',
-      from: new Date(from).toISOString(),
-      to: new Date(to).toISOString(),
-      group_by: groupBy,
-      environments: scope.description,
+      ...reportHeading({ from, to }, groupBy, scope),
       rows: rows.map((row) => {
         const events = Number(row['total_events']);
         const cost = String(row['total_cost_all']);
         return {
-          ...Object.fromEntries(groupBy.map((dimension) => [dimension, row[dimension] === '' ? null : row[dimension]])),
+          ...dimensionCells(groupBy, row),
           events,
           cost,
           ...Object.fromEntries(

@@ -4,9 +4,9 @@ import type { PolicySource } from '../attribution/policy-source.ts';
 import type { ClickHouse } from '../clickhouse/clickhouse.ts';
 import { validate } from '../validation/issues.ts';
 import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
-import { buildCostReportQuery, COST_DIMENSIONS, type CostDimension } from './cost-report-query.ts';
-import { buildReconciliationQuery, RECONCILIATION_DIMENSIONS, type ReconciliationDimension } from './reconciliation-query.ts';
-import { environmentParameter, scopeCondition } from './environment-scope.ts';
+import { buildCostReportQuery, COST_DIMENSIONS } from './cost-report-query.ts';
+import { buildReconciliationQuery, RECONCILIATION_DIMENSIONS } from './reconciliation-query.ts';
+import { environmentParameter, scopeCondition, type ScopeCondition } from './environment-scope.ts';
 import { invalidRequest } from './http-errors.ts';
 
 const timestamp = rfc3339Timestamp;
@@ -62,6 +62,16 @@ const costRow = z
   })
   .catchall(z.string());
 
+/** What every report answer starts with: its currency, range, grouping and environment scope. */
+export function reportHeading(range: { from: number; to: number }, groupBy: readonly string[], scope: ScopeCondition) {
+  return { currency: 'USD', from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), group_by: groupBy, environments: scope.description };
+}
+
+/** A row's dimension values; '' in storage means "not attributed": shown as null, never hidden. */
+export function dimensionCells(groupBy: readonly string[], row: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(groupBy.map((dimension) => [dimension, row[dimension] === '' ? null : row[dimension]]));
+}
+
 /**
  * Reports over stored usage (role reader), counting only rows in force, in
  * the environment scope asked for (production by default, see
@@ -76,14 +86,9 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
     const built = buildCostReportQuery({ from, to, groupBy, scope });
     const rows = await deps.clickhouse.query({ name: 'cost_report', sql: built.sql, params: built.params, schema: costRow });
     return {
-      currency: 'USD',
-      from: new Date(from).toISOString(),
-      to: new Date(to).toISOString(),
-      group_by: groupBy,
-      environments: scope.description,
+      ...reportHeading({ from, to }, groupBy, scope),
       rows: rows.map((row) => ({
-        // '' in storage means "not attributed": shown as null, never hidden.
-        ...Object.fromEntries(groupBy.map((dimension: CostDimension) => [dimension, row[dimension] === '' ? null : row[dimension]])),
+        ...dimensionCells(groupBy, row),
         cost: row.total_cost,
         list_cost: row.total_list_cost,
         events: row.events,
@@ -102,14 +107,10 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
     const built = buildReconciliationQuery({ from, to, groupBy, tolerance, scope });
     const rows = await deps.clickhouse.query({ name: 'reconciliation_report', sql: built.sql, params: built.params, schema: reconciliationRow });
     return {
-      currency: 'USD',
-      from: new Date(from).toISOString(),
-      to: new Date(to).toISOString(),
-      group_by: groupBy,
+      ...reportHeading({ from, to }, groupBy, scope),
       tolerance,
-      environments: scope.description,
       rows: rows.map((row) => ({
-        ...Object.fromEntries(groupBy.map((dimension: ReconciliationDimension) => [dimension, row[dimension] === '' ? null : row[dimension]])),
+        ...dimensionCells(groupBy, row),
         events: row.reporting_events,
         reported_cost: row.total_reported,
         list_cost: row.total_list,

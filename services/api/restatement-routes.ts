@@ -72,7 +72,7 @@ const orNull = (text: string) => (text === '' ? null : text);
 /**
  * Restating stored events (admin): repricing with the prices in force,
  * re-attribution with the policy in force, and the history of both — the
- * list of runs, and each event's versions (reader).
+ * list of runs (admin), and each event's versions (reader).
  */
 export function registerRestatementRoutes(
   app: FastifyInstance,
@@ -97,7 +97,7 @@ export function registerRestatementRoutes(
     return { ...summary, policy_version: policy.version };
   });
 
-  app.get('/v1/admin/restatements', { config: { role: 'reader' } }, async () => {
+  app.get('/v1/admin/restatements', { config: { role: 'admin' } }, async () => {
     const runs = await clickhouse.query({
       name: 'restatement_runs',
       sql: [

@@ -72,10 +72,13 @@ export class Enricher {
     const policies = { pricing: pricing.current(now), attribution: attribution.current(now) };
     const enriched = [];
     const dead = [];
+    const statuses: string[] = [];
     for (const message of messages) {
       const outcome = enrichMessage({ topic: context.topic, partition: context.partition, ...message }, registry, policies, now);
-      if (outcome.kind === 'enriched') enriched.push({ key: outcome.eventId, value: outcome.value });
-      else {
+      if (outcome.kind === 'enriched') {
+        enriched.push({ key: outcome.eventId, value: outcome.value });
+        statuses.push(outcome.enriched.attribution?.status ?? 'unassessed');
+      } else {
         dead.push(deadLetterMessage(registry, outcome.letter));
         this.#log.warn({ topic: context.topic, partition: context.partition, offset: outcome.letter.source_offset, reasonCode: outcome.letter.reason_code, reason: outcome.letter.reason }, 'raw event sent to DLQ');
       }
@@ -94,6 +97,7 @@ export class Enricher {
       },
     });
     metrics.messagesProduced.inc({ topic: topics.enriched }, enriched.length);
+    for (const status of statuses) metrics.eventsAttributed.inc({ status, policy: policies.attribution.version });
     if (dead.length > 0) {
       metrics.messagesProduced.inc({ topic: topics.dlq }, dead.length);
       for (const message of dead) metrics.deadLettered.inc({ stage: 'enricher', reason_code: message.headers['spendline-reason-code'] });

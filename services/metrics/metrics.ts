@@ -41,6 +41,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly eventsAttributed = new Counter({
+    name: 'spendline_enricher_events_attributed_total',
+    help: 'Events the enricher attributed, by outcome (complete, fixed_by_rule, defaulted, unattributed) and policy version',
+    labelNames: ['status', 'policy'] as const,
+    registers: [this.registry],
+  });
+
   readonly rowsWritten = new Counter({
     name: 'spendline_sink_rows_written_total',
     help: 'Usage rows inserted into ClickHouse',
