@@ -1,7 +1,7 @@
 import type { AttributionChange, AttributionOutcome, AttributionStatus } from '../events/enriched-usage-event.ts';
 import { ATTRIBUTION_FIELDS, type UsageEventRecord } from '../events/usage-event.ts';
 import type { FieldIssue } from '../validation/issues.ts';
-import { readField, type AttributionPolicy, type CompiledRule } from './attribution-policy.ts';
+import { ownValue, readField, type AttributionPolicy, type CompiledRule } from './attribution-policy.ts';
 
 export interface Attributed {
   /** The event with its attribution fields and tags as the policy resolved them. */
@@ -33,8 +33,8 @@ export function attributeEvent(policy: AttributionPolicy, received: UsageEventRe
   const lineage: AttributionChange[] = [];
 
   const read = (ref: string): string | null => {
-    if (ref.startsWith('tags.')) return tags[ref.slice(5)] ?? null;
-    return ref in fields ? (fields[ref] ?? null) : readField(received, ref);
+    if (ref.startsWith('tags.')) return ownValue(tags, ref.slice(5));
+    return Object.hasOwn(fields, ref) ? (fields[ref] ?? null) : readField(received, ref);
   };
   const write = (rule: string, ref: string, to: string | null) => {
     const from = read(ref);
@@ -49,7 +49,7 @@ export function attributeEvent(policy: AttributionPolicy, received: UsageEventRe
   for (const field of ATTRIBUTION_FIELDS) write('normalize', field, policy.normalize(field, fields[field] ?? null));
   for (const [key, value] of Object.entries(received.tags)) write('normalize', `tags.${key}`, policy.normalize(`tags.${key}`, value));
   const arrived = { fields: { ...fields }, tags: { ...tags } };
-  const arrivedWith = (ref: string) => (ref.startsWith('tags.') ? arrived.tags[ref.slice(5)] : arrived.fields[ref]) != null;
+  const arrivedWith = (ref: string) => (ref.startsWith('tags.') ? ownValue(arrived.tags, ref.slice(5)) : ownValue(arrived.fields, ref)) !== null;
 
   const apply = (rule: CompiledRule) => {
     if (!rule.matches(read)) return;
@@ -94,7 +94,7 @@ export function receivedAttribution(resolved: UsageEventRecord, lineage: readonl
       const key = change.dimension.slice(5);
       if (change.from === null) delete tags[key];
       else tags[key] = change.from;
-    } else if (change.dimension in fields) fields[change.dimension] = change.from;
+    } else if (Object.hasOwn(fields, change.dimension)) fields[change.dimension] = change.from;
   }
   return { ...resolved, ...fields, tags } as UsageEventRecord;
 }

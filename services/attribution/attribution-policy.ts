@@ -91,7 +91,7 @@ const requirementSchema = z
     }
   });
 
-const DEFAULT_ALIASES = {
+const BUILTIN_ALIASES: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
   environment: {
     prod: ['production', 'prd', 'live'],
     staging: ['stage', 'stg', 'preprod', 'pre-prod'],
@@ -108,10 +108,12 @@ export const attributionPolicyFile = z
       .strictObject({
         /** Dimensions compared and stored in lower case (team "Search" is team "search"). */
         lowercase: z.array(dimensionRef).default(['tenant_id', 'cost_center', 'team', 'feature', 'environment']),
-        /** Per dimension: canonical value → the spellings that mean it. */
-        aliases: z.record(dimensionRef, z.record(value, z.array(value).max(POLICY_LIMITS.maxAliases))).default(DEFAULT_ALIASES),
+        /** Per dimension: canonical value → the spellings that mean it; added to the built-in ones. */
+        aliases: z.record(dimensionRef, z.record(value, z.array(value).max(POLICY_LIMITS.maxAliases))).default({}),
+        /** false: drop the built-in environment aliases (production → prod, stage → staging, ...). */
+        builtin_aliases: z.boolean().default(true),
       })
-      .default({ lowercase: ['tenant_id', 'cost_center', 'team', 'feature', 'environment'], aliases: DEFAULT_ALIASES }),
+      .default({ lowercase: ['tenant_id', 'cost_center', 'team', 'feature', 'environment'], aliases: {}, builtin_aliases: true }),
     /** API key id → the owner it stands for; applied before the rules and authoritative over what the event claims. */
     api_keys: z
       .record(z.string().min(1).max(EVENT_LIMITS.maxNameLength), z.record(settableRef, value).refine((set) => Object.keys(set).length > 0, 'must assign at least one dimension'))
@@ -173,12 +175,15 @@ export class AttributionPolicy {
     this.source = file;
     this.version = file.version ?? version;
     this.#lowercase = new Set(file.normalize.lowercase);
-    this.#aliases = new Map(
-      Object.entries(file.normalize.aliases).map(([ref, table]) => [
-        ref,
-        new Map(Object.entries(table).flatMap(([canonical, spellings]) => [canonical, ...spellings].map((spelling) => [spelling.toLowerCase(), canonical] as const))),
-      ]),
-    );
+    // Built-in aliases first, the policy's own after them: on a clash the policy wins.
+    const aliasTables = [...(file.normalize.builtin_aliases ? Object.entries(BUILTIN_ALIASES) : []), ...Object.entries(file.normalize.aliases)];
+    const aliases = new Map<string, Map<string, string>>();
+    for (const [ref, table] of aliasTables) {
+      const lookup = aliases.get(ref) ?? new Map<string, string>();
+      for (const [canonical, spellings] of Object.entries(table)) for (const spelling of [canonical, ...spellings]) lookup.set(spelling.toLowerCase(), canonical);
+      aliases.set(ref, lookup);
+    }
+    this.#aliases = aliases;
     const assignments = (set: Record<string, string>) => Object.entries(set).map(([ref, text]) => [ref, this.normalize(ref, text) ?? text] as const);
     this.#apiKeys = new Map(
       Object.entries(file.api_keys).map(([keyId, set]) => [keyId, { name: `api_key:${keyId}`, matches: () => true, set: assignments(set), override: true }]),
@@ -232,15 +237,20 @@ export class AttributionPolicy {
 
   #compileConditions(when: Record<string, Matcher>): (read: FieldReader) => boolean {
     const tests = Object.entries(when).map(([ref, test]) => {
-      const predicate = compileMatcher(test, (text) => this.normalize(ref, text) ?? text);
+      const predicate = compileMatcher(test, (text) => this.normalize(ref, text) ?? text, (text) => (this.#lowercase.has(ref) ? text.toLowerCase() : text));
       return (read: FieldReader) => predicate(read(ref));
     });
     return (read) => tests.every((test) => test(read));
   }
 }
 
-function compileMatcher(test: Matcher, normalize: (text: string) => string): (value: string | null) => boolean {
-  if (typeof test === 'string') return compileMatcher({ equals: test }, normalize);
+/**
+ * A matcher as a predicate. Whole values (equals, in) are normalized like the
+ * event's, aliases included; a prefix is only case-folded, since an alias names
+ * a whole value ("stage" → staging must not turn prefix "stage" into "staging").
+ */
+function compileMatcher(test: Matcher, normalize: (text: string) => string, foldCase: (text: string) => string): (value: string | null) => boolean {
+  if (typeof test === 'string') return compileMatcher({ equals: test }, normalize, foldCase);
   if ('equals' in test) {
     const expected = normalize(test.equals);
     return (value) => value === expected;
@@ -250,7 +260,7 @@ function compileMatcher(test: Matcher, normalize: (text: string) => string): (va
     return (value) => value !== null && expected.has(value);
   }
   if ('prefix' in test) {
-    const prefix = normalize(test.prefix);
+    const prefix = foldCase(test.prefix.trim());
     return (value) => value !== null && value.startsWith(prefix);
   }
   if ('regex' in test) {
@@ -261,9 +271,17 @@ function compileMatcher(test: Matcher, normalize: (text: string) => string): (va
   return (value) => (value === null) === wantAbsent;
 }
 
+/**
+ * A key's own value, never an inherited one: a tag may be called "constructor"
+ * or "toString", and an event without it must read as lacking it.
+ */
+export function ownValue(record: Readonly<Record<string, string | null>>, key: string): string | null {
+  return Object.hasOwn(record, key) ? (record[key] ?? null) : null;
+}
+
 /** Reads a field reference off an event. */
 export function readField(event: UsageEventRecord, ref: string): string | null {
-  if (ref.startsWith('tags.')) return event.tags[ref.slice(5)] ?? null;
+  if (ref.startsWith('tags.')) return ownValue(event.tags, ref.slice(5));
   const fieldValue = event[ref as keyof UsageEventRecord];
   return typeof fieldValue === 'string' ? fieldValue : null;
 }

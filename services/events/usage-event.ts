@@ -47,6 +47,7 @@ export type AttributionField = (typeof ATTRIBUTION_FIELDS)[number];
 
 /** Tag keys are identifiers, so they read well as report dimensions and cannot smuggle markup or prototype names. */
 export const TAG_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.:\/-]*$/;
+const TAG_KEY_MESSAGE = 'must start with a letter and use only letters, digits and _ . : / -';
 /** No control characters (newlines, NUL, escapes) in names and tag values: they break CSV exports and terminals. */
 const NO_CONTROL_CHARACTERS = /^[^\p{Cc}]*$/u;
 
@@ -60,15 +61,21 @@ const decimalAmount = z.string().superRefine((text, ctx) => {
   if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
   else if (parsed.units < 0n) ctx.addIssue({ code: 'custom', message: 'must not be negative' });
 });
-const tags = z
-  .record(
-    name(EVENT_LIMITS.maxTagKeyLength).regex(TAG_KEY_PATTERN, 'must start with a letter and use only letters, digits and _ . : / -'),
+/** zod's record skips an own "__proto__" key without checking it: refuse it here, by name, rather than drop it silently. */
+const noProtoKey = z.unknown().superRefine((value, ctx) => {
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+    ctx.addIssue({ code: 'custom', path: ['__proto__'], message: TAG_KEY_MESSAGE });
+  }
+});
+const tags = noProtoKey.pipe(
+  z.record(
+    name(EVENT_LIMITS.maxTagKeyLength).regex(TAG_KEY_PATTERN, TAG_KEY_MESSAGE),
     z
       .string()
       .max(EVENT_LIMITS.maxTagValueLength, `must be at most ${EVENT_LIMITS.maxTagValueLength} characters`)
       .regex(NO_CONTROL_CHARACTERS, 'must not contain control characters'),
-  )
-  .refine((value) => Object.keys(value).length <= EVENT_LIMITS.maxTags, `must have at most ${EVENT_LIMITS.maxTags} tags`);
+  ).refine((value) => Object.keys(value).length <= EVENT_LIMITS.maxTags, `must have at most ${EVENT_LIMITS.maxTags} tags`),
+);
 
 const recordShape = {
   event_id: name(EVENT_LIMITS.maxIdLength).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),

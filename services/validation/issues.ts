@@ -16,10 +16,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** Flattens a zod error into field issues, keeping every problem rather than the first. */
 export function fieldIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    path: formatPath([...prefix, ...issue.path]),
-    message: describeIssue(issue),
-  }));
+  return error.issues.flatMap((issue) => {
+    const path = formatPath([...prefix, ...issue.path]);
+    // A record key that failed its own schema: zod wraps the schema's messages in a generic
+    // "Invalid key in record"; report each of them, at the key.
+    if (issue.code === 'invalid_key' && issue.issues.length > 0) return issue.issues.map((inner) => ({ path, message: describeIssue(inner) }));
+    return [{ path, message: describeIssue(issue) }];
+  });
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
