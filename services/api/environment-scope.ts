@@ -20,10 +20,10 @@ export const environmentParameter = z
   .transform((text): EnvironmentScope => {
     const items = (text ?? '').split(',').map((item) => item.trim()).filter(Boolean);
     if (items.length === 0) return { kind: 'default' };
-    if (items.length === 1 && items[0] === 'all') return { kind: 'all' };
+    if (items.length === 1 && items[0]!.toLowerCase() === 'all') return { kind: 'all' };
     return { kind: 'only', environments: items };
   })
-  .refine((scope) => scope.kind !== 'only' || !scope.environments.includes('all'), 'must be "all" alone, or a list of environments');
+  .refine((scope) => scope.kind !== 'only' || !scope.environments.some((env) => env.toLowerCase() === 'all'), 'must be "all" alone, or a list of environments');
 
 export interface ScopeCondition {
   /** A SQL condition on `environment`, with its values as bound parameters. */

@@ -91,8 +91,15 @@ export function registerRestatementRoutes(
   app.post('/v1/admin/reattribute', { config: { role: 'admin' } }, async (request) => {
     const body = validate(reattributeBody, request.body);
     if (!body.ok) throw invalidRequest(body.issues, 'invalid re-attribution request');
-    const { from, to, dry_run: dryRun, ...filters } = body.value;
+    const { from, to, dry_run: dryRun, ...given } = body.value;
     const policy = deps.policy.refresh();
+    const failure = deps.policy.lastFailure;
+    if (failure) {
+      // The operator changed the policy to restate with it; restating with the previous one instead would mislead.
+      throw new HttpError(409, 'policy_not_loaded', `the attribution policy on disk does not load (${failure.message}); fix it, or the re-attribution would use the previous version ${policy.version}`);
+    }
+    // Filters compare with stored values, which the policy normalized (environment=production finds prod).
+    const filters = { ...given, team: given.team && (policy.normalize('team', given.team) ?? given.team), environment: given.environment && (policy.normalize('environment', given.environment) ?? given.environment) };
     const summary = await reattribute(clickhouse, policy, deps.pricing.refresh(), { from, to, filters, dryRun }, deps.log).catch((err: unknown) => Promise.reject(busy(err)));
     return { ...summary, policy_version: policy.version };
   });

@@ -12,6 +12,7 @@ describe('environmentParameter', () => {
     [' , ,', { kind: 'default' }],
     ['all', { kind: 'all' }],
     [' all ', { kind: 'all' }],
+    ['ALL', { kind: 'all' }],
     ['prod', { kind: 'only', environments: ['prod'] }],
     ['prod,dev', { kind: 'only', environments: ['prod', 'dev'] }],
     [' prod , dev ,', { kind: 'only', environments: ['prod', 'dev'] }],
@@ -20,7 +21,7 @@ describe('environmentParameter', () => {
     expect(validate(environmentParameter, text)).toEqual({ ok: true, value: scope });
   });
 
-  it.each(['all,prod', 'prod,all', 'all,all', 'dev, all'])('rejects %j: "all" must stand alone', (text) => {
+  it.each(['all,prod', 'prod,all', 'all,all', 'dev, all', 'ALL,dev'])('rejects %j: "all" must stand alone', (text) => {
     expect(validate(environmentParameter, text, ['environment'])).toEqual({
       ok: false,
       issues: [{ path: 'environment', message: 'must be "all" alone, or a list of environments' }],
