@@ -25,27 +25,43 @@ export interface BuiltQuery {
   readonly params: Record<string, unknown>;
 }
 
+/** Dimensions the hourly rollup (usage_hourly_v1, sql/004) keeps. */
+export const ROLLUP_DIMENSIONS: readonly CostDimension[] = ['tenant_id', 'cost_center', 'team', 'feature', 'environment', 'model', 'provider', 'user_id'];
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * Whether the hourly rollup answers the request exactly: every dimension is
+ * one it keeps and the range is whole UTC hours. Otherwise the events are read.
+ */
+export function rollupAnswers(request: CostReportRequest): boolean {
+  return request.from % HOUR_MS === 0 && request.to % HOUR_MS === 0 && request.groupBy.every((dimension) => ROLLUP_DIMENSIONS.includes(dimension));
+}
+
 export function buildCostReportQuery(request: CostReportRequest): BuiltQuery {
   const dimensions = request.groupBy.filter((dimension) => COST_DIMENSIONS.includes(dimension));
-  // Rows in force only (the usage_costs_v1 view), each counted with its sign: a repriced event
-  // has a cancelled row (-1) beside the one in force. Aggregates get names unlike any column:
-  // a ClickHouse alias shadows the column it is named after.
+  const rollup = rollupAnswers(request);
+  // Rows in force only (the *_costs_v1 views). Events carry their sign (a repriced event has a
+  // cancelled row, -1, beside the one in force); the rollup already holds value × sign sums.
+  // Aggregates get names unlike any column: a ClickHouse alias shadows the column it is named after.
+  const measure = (column: string) => (rollup ? `sum(${column})` : `sum(${column} * sign)`);
   const select = [
     ...dimensions,
-    'toString(sum(cost * sign)) AS total_cost',
-    'toString(sum(list_cost * sign)) AS total_list_cost',
-    'sum(sign) AS events',
-    'sum(input_tokens * sign) AS total_input_tokens',
-    'sum(output_tokens * sign) AS total_output_tokens',
-    "sumIf(sign, cost_status = 'unpriced') AS unpriced_events",
+    `toString(${measure('cost')}) AS total_cost`,
+    `toString(${measure('list_cost')}) AS total_list_cost`,
+    `${rollup ? 'sum(events)' : 'sum(sign)'} AS total_events`,
+    `${measure('input_tokens')} AS total_input_tokens`,
+    `${measure('output_tokens')} AS total_output_tokens`,
+    `${rollup ? 'sum(unpriced_events)' : "sumIf(sign, cost_status = 'unpriced')"} AS total_unpriced_events`,
   ];
   const sql = [
     `SELECT ${select.join(', ')}`,
-    'FROM {db:Identifier}.usage_costs_v1',
-    "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",
+    rollup ? 'FROM {db:Identifier}.usage_hourly_costs_v1' : 'FROM {db:Identifier}.usage_costs_v1',
+    rollup
+      ? "WHERE hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}"
+      : "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",
     `  AND ${request.scope.sql}`,
     ...(dimensions.length > 0
-      ? [`GROUP BY ${dimensions.join(', ')}`, 'HAVING sum(sign) != 0', `ORDER BY sum(cost * sign) DESC, ${dimensions.join(', ')}`]
+      ? [`GROUP BY ${dimensions.join(', ')}`, `HAVING ${rollup ? 'sum(events)' : 'sum(sign)'} != 0`, `ORDER BY ${measure('cost')} DESC, ${dimensions.join(', ')}`]
       : []),
   ].join('\n');
   return { sql, params: { from: formatDateTime64(request.from), to: formatDateTime64(request.to), ...request.scope.params } };

@@ -55,10 +55,10 @@ const costRow = z
   .object({
     total_cost: z.string(),
     total_list_cost: z.string(),
-    events: z.coerce.number(),
+    total_events: z.coerce.number(),
     total_input_tokens: z.coerce.number(),
     total_output_tokens: z.coerce.number(),
-    unpriced_events: z.coerce.number(),
+    total_unpriced_events: z.coerce.number(),
   })
   .catchall(z.string());
 
@@ -91,10 +91,10 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
         ...dimensionCells(groupBy, row),
         cost: row.total_cost,
         list_cost: row.total_list_cost,
-        events: row.events,
+        events: row.total_events,
         input_tokens: row.total_input_tokens,
         output_tokens: row.total_output_tokens,
-        unpriced_events: row.unpriced_events,
+        unpriced_events: row.total_unpriced_events,
       })),
     };
   });

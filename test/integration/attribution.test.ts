@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../services/logging/logger.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
+import { rollupAndRecomputation } from '../support/rollup-check.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
 import { usageEventJson } from '../support/usage-events.ts';
 
@@ -424,5 +425,13 @@ describe('policy administration', () => {
     }
     expect((await get(`/v1/reports/attribution-quality?${range(11)}`, null)).status).toBe(401);
     expect((await get(`/v1/reports/attribution-quality?${range(11)}`)).status).toBe(200);
+  });
+});
+
+describe('the hourly rollup', () => {
+  it('stays equal to a recomputation from the events after re-attribution', async () => {
+    const { rollup, recomputed } = await rollupAndRecomputation(running.clickhouse!);
+    expect(rollup.length).toBeGreaterThan(0);
+    expect(rollup).toEqual(recomputed);
   });
 });

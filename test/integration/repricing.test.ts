@@ -6,6 +6,7 @@ import { formatDateTime64 } from '../../services/clickhouse/clickhouse.ts';
 import type { SpendlineConfig } from '../../services/config/config.ts';
 import { createLogger } from '../../services/logging/logger.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
+import { rollupAndRecomputation } from '../support/rollup-check.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
 import { usageEventJson } from '../support/usage-events.ts';
 
@@ -133,5 +134,11 @@ describe('repricing stored events', () => {
       { input_cost: '0.00015', output_cost: '0.00006', total_cost: '0.00021', currency: 'USD', model: 'gpt-4o-mini', price_version: expect.stringMatching(/^genai-prices-/), usage: { input_tokens: 1000, output_tokens: 100 } },
       { error: expect.stringContaining('unknown api_flavor "default" for provider openai') },
     ]);
+  });
+
+  it('leaves the hourly rollup equal to a recomputation from the events, repriced and orphaned runs included', async () => {
+    const { rollup, recomputed } = await rollupAndRecomputation(running.clickhouse!);
+    expect(rollup.length).toBeGreaterThan(0);
+    expect(rollup).toEqual(recomputed);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildCostReportQuery, COST_DIMENSIONS, type CostDimension } from '../../../services/api/cost-report-query.ts';
+import { buildCostReportQuery, COST_DIMENSIONS, ROLLUP_DIMENSIONS, type CostDimension } from '../../../services/api/cost-report-query.ts';
 import type { ScopeCondition } from '../../../services/api/environment-scope.ts';
 import { SQL_DIR } from '../../../services/project-paths.ts';
 
@@ -9,7 +9,9 @@ const FROM = Date.UTC(2026, 10, 1);
 const TO = Date.UTC(2026, 10, 23, 10, 15, 0, 123);
 
 const AGGREGATES =
-  "toString(sum(cost * sign)) AS total_cost, toString(sum(list_cost * sign)) AS total_list_cost, sum(sign) AS events, sum(input_tokens * sign) AS total_input_tokens, sum(output_tokens * sign) AS total_output_tokens, sumIf(sign, cost_status = 'unpriced') AS unpriced_events";
+  "toString(sum(cost * sign)) AS total_cost, toString(sum(list_cost * sign)) AS total_list_cost, sum(sign) AS total_events, sum(input_tokens * sign) AS total_input_tokens, sum(output_tokens * sign) AS total_output_tokens, sumIf(sign, cost_status = 'unpriced') AS total_unpriced_events";
+const ROLLUP_AGGREGATES =
+  'toString(sum(cost)) AS total_cost, toString(sum(list_cost)) AS total_list_cost, sum(events) AS total_events, sum(input_tokens) AS total_input_tokens, sum(output_tokens) AS total_output_tokens, sum(unpriced_events) AS total_unpriced_events';
 const FROM_WHERE = [
   'FROM {db:Identifier}.usage_costs_v1',
   "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",
@@ -60,5 +62,30 @@ describe('buildCostReportQuery', () => {
     for (const dimension of COST_DIMENSIONS) expect(ddl).toMatch(new RegExp(`^\\s+(?:ADD COLUMN IF NOT EXISTS )?${dimension}\\s+(?:LowCardinality\\()?String\\b`, 'm'));
     const aliases = [...AGGREGATES.matchAll(/ AS (\w+)/g)].map((match) => match[1]);
     expect(aliases.filter((alias) => (COST_DIMENSIONS as readonly string[]).includes(alias!))).toEqual([]);
+  });
+
+  describe('reading the hourly rollup', () => {
+    const WHOLE_HOURS = { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 23, 10) };
+    const ROLLUP_FROM_WHERE = ['FROM {db:Identifier}.usage_hourly_costs_v1', "WHERE hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}", '  AND 1'].join('\n');
+
+    it('reads the rollup, which already holds signed sums, for whole hours and rollup dimensions', () => {
+      const built = buildCostReportQuery({ ...WHOLE_HOURS, groupBy: ['team', 'model'], scope: ALL });
+      expect(built.sql).toBe(`SELECT team, model, ${ROLLUP_AGGREGATES}\n${ROLLUP_FROM_WHERE}\nGROUP BY team, model\nHAVING sum(events) != 0\nORDER BY sum(cost) DESC, team, model`);
+    });
+
+    it.each<[string, { from: number; to: number }, readonly CostDimension[]]>([
+      ['a range starting inside an hour', { from: Date.UTC(2026, 10, 1, 0, 30), to: Date.UTC(2026, 10, 2) }, ['team']],
+      ['a range ending inside an hour', { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 2, 0, 0, 0, 1) }, ['team']],
+      ['a dimension the rollup does not keep', { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 2) }, ['team', 'gateway_id']],
+    ])('reads the events for %s', (_what, range, groupBy) => {
+      expect(buildCostReportQuery({ ...range, groupBy, scope: ALL }).sql).toContain('FROM {db:Identifier}.usage_costs_v1');
+    });
+
+    it('keeps only dimensions that are columns of sql/004_usage_hourly_rollup.sql, none an aggregate alias', () => {
+      const ddl = readFileSync(join(SQL_DIR, '004_usage_hourly_rollup.sql'), 'utf8');
+      for (const dimension of ROLLUP_DIMENSIONS) expect(ddl).toMatch(new RegExp(`^\\s+${dimension}\\s+(?:LowCardinality\\()?String\\b`, 'm'));
+      const aliases = [...ROLLUP_AGGREGATES.matchAll(/ AS (\w+)/g)].map((match) => match[1]!);
+      expect(aliases.filter((alias) => new RegExp(`^\\s+${alias}\\s`, 'm').test(ddl))).toEqual([]);
+    });
   });
 });
