@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 
 /** The topics of the usage pipeline; names carry the schema's major version. */
@@ -21,13 +22,29 @@ export interface TopicLayout {
   readonly replicationFactor: number | null;
 }
 
+/** Tries before ensureTopics gives up on transient broker errors. */
+const ENSURE_ATTEMPTS = 5;
+
 /**
  * Creates the pipeline topics that do not exist yet; existing topics are left
  * as they are (partitions are never changed behind an operator's back).
  * Keys are event ids, so retention-based deletion is right; the DLQ keeps
- * messages for 30 days so someone can look at them.
+ * messages for 30 days so someone can look at them. A broker may answer "does
+ * not host this topic-partition" while a topic it just created propagates:
+ * such retriable errors are tried again (only what is still missing is created).
  */
-export async function ensureTopics(admin: Admin, topics: Topics, layout: TopicLayout): Promise<string[]> {
+export async function ensureTopics(admin: Admin, topics: Topics, layout: TopicLayout, retryDelayMs = 500): Promise<string[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await createMissingTopics(admin, topics, layout);
+    } catch (err) {
+      if (attempt >= ENSURE_ATTEMPTS || (err as { retriable?: unknown }).retriable !== true) throw err;
+      await sleep(retryDelayMs * attempt);
+    }
+  }
+}
+
+async function createMissingTopics(admin: Admin, topics: Topics, layout: TopicLayout): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const dayMs = 24 * 60 * 60 * 1000;
   const wanted = [
