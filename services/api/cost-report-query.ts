@@ -10,6 +10,9 @@ import type { ScopeCondition } from './environment-scope.ts';
 export const COST_DIMENSIONS = ['tenant_id', 'cost_center', 'team', 'feature', 'environment', 'model', 'provider', 'user_id', 'api_key_id', 'gateway_id'] as const;
 export type CostDimension = (typeof COST_DIMENSIONS)[number];
 
+export const GRANULARITIES = ['hour', 'day', 'week', 'month'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
 export interface CostReportRequest {
   /** Inclusive start, epoch ms. */
   readonly from: number;
@@ -18,6 +21,27 @@ export interface CostReportRequest {
   readonly groupBy: readonly CostDimension[];
   /** Which environments count (see environment-scope.ts). */
   readonly scope: ScopeCondition;
+  /** A time series of this period length, or totals over the range when absent. */
+  readonly granularity?: Granularity | undefined;
+  /** IANA zone whose calendar the periods follow (days start at local midnight, weeks on Monday). */
+  readonly timezone?: string | undefined;
+  /** Whether the zone is a whole number of hours from UTC at both ends of the range (so hourly rollups split into its days). */
+  readonly wholeHourZone?: boolean | undefined;
+}
+
+/** Start of the period holding `column`, as a DateTime in the report's zone (bound as {tz:String}). */
+function periodStart(granularity: Granularity, column: string): string {
+  switch (granularity) {
+    case 'hour':
+      return `toStartOfHour(${column}, {tz:String})`;
+    case 'day':
+      return `toStartOfDay(${column}, {tz:String})`;
+    // toStartOfWeek and toStartOfMonth give a Date; as a DateTime in the zone it is local midnight.
+    case 'week':
+      return `toDateTime(toStartOfWeek(${column}, 1, {tz:String}), {tz:String})`;
+    case 'month':
+      return `toDateTime(toStartOfMonth(${column}, {tz:String}), {tz:String})`;
+  }
 }
 
 export interface BuiltQuery {
@@ -34,7 +58,8 @@ const HOUR_MS = 60 * 60 * 1000;
  * one it keeps and the range is whole UTC hours. Otherwise the events are read.
  */
 export function rollupAnswers(request: CostReportRequest): boolean {
-  return request.from % HOUR_MS === 0 && request.to % HOUR_MS === 0 && request.groupBy.every((dimension) => ROLLUP_DIMENSIONS.includes(dimension));
+  const periodsFitHours = request.granularity === undefined || request.granularity === 'hour' || (request.wholeHourZone ?? (request.timezone ?? 'UTC') === 'UTC');
+  return request.from % HOUR_MS === 0 && request.to % HOUR_MS === 0 && periodsFitHours && request.groupBy.every((dimension) => ROLLUP_DIMENSIONS.includes(dimension));
 }
 
 export function buildCostReportQuery(request: CostReportRequest): BuiltQuery {
@@ -44,7 +69,10 @@ export function buildCostReportQuery(request: CostReportRequest): BuiltQuery {
   // cancelled row, -1, beside the one in force); the rollup already holds value × sign sums.
   // Aggregates get names unlike any column: a ClickHouse alias shadows the column it is named after.
   const measure = (column: string) => (rollup ? `sum(${column})` : `sum(${column} * sign)`);
+  const period = request.granularity ? periodStart(request.granularity, rollup ? 'hour' : 'occurred_at') : null;
+  const keys = [...(period ? ['period'] : []), ...dimensions];
   const select = [
+    ...(period ? [`toUnixTimestamp(${period}) AS period_epoch`] : []),
     ...dimensions,
     `toString(${measure('cost')}) AS total_cost`,
     `toString(${measure('list_cost')}) AS total_list_cost`,
@@ -60,9 +88,17 @@ export function buildCostReportQuery(request: CostReportRequest): BuiltQuery {
       ? "WHERE hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}"
       : "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",
     `  AND ${request.scope.sql}`,
-    ...(dimensions.length > 0
-      ? [`GROUP BY ${dimensions.join(', ')}`, `HAVING ${rollup ? 'sum(events)' : 'sum(sign)'} != 0`, `ORDER BY ${measure('cost')} DESC, ${dimensions.join(', ')}`]
+    ...(keys.length > 0
+      ? [
+          `GROUP BY ${[...(period ? ['period_epoch'] : []), ...dimensions].join(', ')}`,
+          `HAVING ${rollup ? 'sum(events)' : 'sum(sign)'} != 0`,
+          // A series reads in time order; within a period (or without one), the largest cost first.
+          `ORDER BY ${[...(period ? ['period_epoch'] : []), `${measure('cost')} DESC`, ...dimensions].join(', ')}`,
+        ]
       : []),
   ].join('\n');
-  return { sql, params: { from: formatDateTime64(request.from), to: formatDateTime64(request.to), ...request.scope.params } };
+  return {
+    sql,
+    params: { from: formatDateTime64(request.from), to: formatDateTime64(request.to), ...(period ? { tz: request.timezone ?? 'UTC' } : {}), ...request.scope.params },
+  };
 }

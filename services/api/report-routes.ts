@@ -4,7 +4,8 @@ import type { PolicySource } from '../attribution/policy-source.ts';
 import type { ClickHouse } from '../clickhouse/clickhouse.ts';
 import { validate } from '../validation/issues.ts';
 import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
-import { buildCostReportQuery, COST_DIMENSIONS } from './cost-report-query.ts';
+import { buildCostReportQuery, COST_DIMENSIONS, GRANULARITIES } from './cost-report-query.ts';
+import { timeZoneName, utcOffsetMinutes } from '../validation/time-zone.ts';
 import { buildReconciliationQuery, RECONCILIATION_DIMENSIONS } from './reconciliation-query.ts';
 import { environmentParameter, scopeCondition, type ScopeCondition } from './environment-scope.ts';
 import { invalidRequest } from './http-errors.ts';
@@ -24,7 +25,14 @@ export const dimensionList = <const T extends readonly [string, ...string[]]>(al
     );
 
 const costReportQuery = z
-  .object({ from: timestamp, to: timestamp, group_by: dimensionList(COST_DIMENSIONS, ''), environment: environmentParameter })
+  .object({
+    from: timestamp,
+    to: timestamp,
+    group_by: dimensionList(COST_DIMENSIONS, ''),
+    environment: environmentParameter,
+    granularity: z.enum(GRANULARITIES, { message: `must be one of ${GRANULARITIES.join(', ')}` }).optional(),
+    timezone: timeZoneName.default('UTC'),
+  })
   .refine(rangeIsOrdered, { path: ['to'], message: 'must be after from' });
 
 const reconciliationQuery = z
@@ -60,7 +68,7 @@ const costRow = z
     total_output_tokens: z.coerce.number(),
     total_unpriced_events: z.coerce.number(),
   })
-  .catchall(z.string());
+  .catchall(z.union([z.string(), z.number()]));
 
 /** What every report answer starts with: its currency, range, grouping and environment scope. */
 export function reportHeading(range: { from: number; to: number }, groupBy: readonly string[], scope: ScopeCondition) {
@@ -81,13 +89,17 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
   app.get('/v1/reports/cost', { config: { role: 'reader' } }, async (request) => {
     const query = validate(costReportQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
-    const { from, to, group_by: groupBy } = query.value;
+    const { from, to, group_by: groupBy, granularity, timezone } = query.value;
     const scope = scopeCondition(query.value.environment, deps.policy.current());
-    const built = buildCostReportQuery({ from, to, groupBy, scope });
+    const wholeHourZone = [from, to].every((at) => utcOffsetMinutes(timezone, at) % 60 === 0);
+    const built = buildCostReportQuery({ from, to, groupBy, scope, granularity, timezone, wholeHourZone });
     const rows = await deps.clickhouse.query({ name: 'cost_report', sql: built.sql, params: built.params, schema: costRow });
     return {
       ...reportHeading({ from, to }, groupBy, scope),
+      ...(granularity ? { granularity, timezone } : {}),
       rows: rows.map((row) => ({
+        // A period is named by the UTC instant its local start falls on (midnight in the zone for days).
+        ...(granularity ? { period_start: new Date(Number(row['period_epoch']) * 1000).toISOString() } : {}),
         ...dimensionCells(groupBy, row),
         cost: row.total_cost,
         list_cost: row.total_list_cost,

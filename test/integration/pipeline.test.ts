@@ -171,6 +171,39 @@ describe('pipeline on the real broker and ClickHouse', () => {
     expect(stored).toEqual({ list_cost: '0.225', cost: '0.225', input_tokens: 150_000, cache_read_tokens: 100_000, cache_write_tokens: 20_000, catalog_model: 'claude-sonnet-4-5' });
   });
 
+  it('reports a time series in the calendar of a time zone, from the rollup or the events alike', async () => {
+    // 22:30Z and 23:30Z on 31 October 2026: one UTC day, but 23:30 on the 31st and 00:30 on 1 November in Berlin (UTC+1).
+    const events = ['2026-10-31T22:30:00Z', '2026-10-31T23:30:00Z'].map((at, i) => usageEventJson({ team: 'tz', occurred_at: at, input_tokens: (i + 1) * 1_000_000, output_tokens: 0 }));
+    expect((await post(events)).status).toBe(200);
+    await eventually(async () => ((await storedCount("team = 'tz'")) === 2 ? true : undefined), { what: 'the two tz events' });
+    const series = async (query: string) => {
+      const response = await running.app.inject({ method: 'GET', url: `/v1/reports/cost?${query}&group_by=team`, headers: { authorization: `Bearer ${TEST_TOKENS.reader}` } });
+      expect(response.statusCode).toBe(200);
+      const body = response.json() as { rows: Record<string, unknown>[] };
+      return body.rows.filter((row) => row['team'] === 'tz').map((row) => [row['period_start'], row['cost']]);
+    };
+    // 1,000,000 input tokens × 0.15/M = 0.15; 2,000,000 = 0.3. Whole hours: the rollup; 22:15 start: the events.
+    for (const from of ['2026-10-31T00:00:00Z', '2026-10-31T00:15:00Z']) {
+      expect(await series(`from=${from}&to=2026-11-01T00:00:00Z&granularity=day`)).toEqual([['2026-10-31T00:00:00.000Z', '0.45']]);
+      expect(await series(`from=${from}&to=2026-11-01T00:00:00Z&granularity=day&timezone=Europe/Berlin`)).toEqual([
+        ['2026-10-30T23:00:00.000Z', '0.15'],
+        ['2026-10-31T23:00:00.000Z', '0.3'],
+      ]);
+      // Kolkata is UTC+5:30: hourly rollups cannot split its days, so the events are read; both calls fall on 1 November there.
+      expect(await series(`from=${from}&to=2026-11-01T00:00:00Z&granularity=day&timezone=Asia/Kolkata`)).toEqual([['2026-10-31T18:30:00.000Z', '0.45']]);
+    }
+    expect(await series('from=2026-10-31T00:00:00Z&to=2026-11-01T00:00:00Z&granularity=hour&timezone=Europe/Berlin')).toEqual([
+      ['2026-10-31T22:00:00.000Z', '0.15'],
+      ['2026-10-31T23:00:00.000Z', '0.3'],
+    ]);
+    const invalid = await running.app.inject({ method: 'GET', url: '/v1/reports/cost?from=2026-10-31T00:00:00Z&to=2026-11-01T00:00:00Z&granularity=fortnight&timezone=Mars/Base', headers: { authorization: `Bearer ${TEST_TOKENS.reader}` } });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json().error.issues).toEqual([
+      { path: 'granularity', message: 'must be one of hour, day, week, month' },
+      { path: 'timezone', message: 'must be an IANA time zone such as UTC or Europe/Berlin' },
+    ]);
+  });
+
   it('answers readiness once every service runs', async () => {
     const ready = await running.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);

@@ -88,4 +88,32 @@ describe('buildCostReportQuery', () => {
       expect(aliases.filter((alias) => new RegExp(`^\\s+${alias}\\s`, 'm').test(ddl))).toEqual([]);
     });
   });
+
+  describe('as a time series', () => {
+    const WHOLE_HOURS = { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 11, 1) };
+
+    it.each([
+      ['hour', 'toStartOfHour(hour, {tz:String})'],
+      ['day', 'toStartOfDay(hour, {tz:String})'],
+      ['week', 'toDateTime(toStartOfWeek(hour, 1, {tz:String}), {tz:String})'],
+      ['month', 'toDateTime(toStartOfMonth(hour, {tz:String}), {tz:String})'],
+    ] as const)('buckets by %s in the bound time zone, in time order', (granularity, period) => {
+      const built = buildCostReportQuery({ ...WHOLE_HOURS, groupBy: ['team'], scope: ALL, granularity, timezone: 'Europe/Berlin', wholeHourZone: true });
+      expect(built.sql.split('\n')[0]).toBe(`SELECT toUnixTimestamp(${period}) AS period_epoch, team, ${ROLLUP_AGGREGATES}`);
+      expect(built.sql).toContain('\nGROUP BY period_epoch, team\nHAVING sum(events) != 0\nORDER BY period_epoch, sum(cost) DESC, team');
+      expect(built.params).toMatchObject({ tz: 'Europe/Berlin' });
+    });
+
+    it('reads the events when the zone is not a whole number of hours from UTC (its days do not start on a UTC hour)', () => {
+      const built = buildCostReportQuery({ ...WHOLE_HOURS, groupBy: [], scope: ALL, granularity: 'day', timezone: 'Asia/Kolkata', wholeHourZone: false });
+      expect(built.sql).toContain('toUnixTimestamp(toStartOfDay(occurred_at, {tz:String})) AS period_epoch');
+      expect(built.sql).toContain('FROM {db:Identifier}.usage_costs_v1');
+      // Hourly periods still fit the rollup in any zone: an hour is an hour.
+      expect(buildCostReportQuery({ ...WHOLE_HOURS, groupBy: [], scope: ALL, granularity: 'hour', timezone: 'Asia/Kolkata', wholeHourZone: false }).sql).toContain('usage_hourly_costs_v1');
+    });
+
+    it('binds no time zone for totals', () => {
+      expect(buildCostReportQuery({ ...WHOLE_HOURS, groupBy: [], scope: ALL }).params).not.toHaveProperty('tz');
+    });
+  });
 });

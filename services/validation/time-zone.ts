@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** An IANA time zone name ("Europe/Berlin", "UTC"), as the runtime's time zone database knows it. */
+export const timeZoneName = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as UTC or Europe/Berlin');
+
+/** The zone's offset from UTC at an instant, in minutes (Berlin in winter: 60; Kolkata: 330). */
+export function utcOffsetMinutes(zone: string, at: number): number {
+  const parts = new Intl.DateTimeFormat('en', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+    .formatToParts(new Date(at))
+    .reduce<Record<string, number>>((acc, part) => (part.type === 'literal' ? acc : { ...acc, [part.type]: Number(part.value) }), {});
+  const local = Date.UTC(parts['year']!, parts['month']! - 1, parts['day']!, parts['hour']!, parts['minute']!, parts['second']!);
+  return Math.round((local - Math.floor(at / 1000) * 1000) / 60_000);
+}
