@@ -11,6 +11,7 @@ import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
 import { buildAttributionQualityQuery, buildUnattributedSourcesQuery, QUALITY_DIMENSIONS, QUALITY_STATUSES, type QualityStatus } from './attribution-quality-query.ts';
 import { environmentParameter, scopeCondition } from './environment-scope.ts';
 import { invalidRequest } from './http-errors.ts';
+import { withAccess } from './row-access.ts';
 import { dimensionCells, dimensionList, reportHeading } from './report-routes.ts';
 
 /** Most sample events POST /v1/admin/attribution/policy/validate attributes. */
@@ -90,7 +91,7 @@ export function registerAttributionRoutes(app: FastifyInstance, deps: { policy: 
     const query = validate(qualityQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, group_by: groupBy, top } = query.value;
-    const scope = scopeCondition(query.value.environment, deps.policy.current());
+    const scope = withAccess(scopeCondition(query.value.environment, deps.policy.current()), request.dataScope);
     const built = buildAttributionQualityQuery({ from, to, groupBy, scope });
     const sources = buildUnattributedSourcesQuery({ from, to, groupBy, scope }, top);
     const [rows, topSources] = await Promise.all([

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { BearerTokens, Role } from '../auth/bearer-tokens.ts';
+import type { DataScope } from '../config/config.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { FASTIFY_CLIENT_ERRORS, HttpError } from './http-errors.ts';
@@ -8,6 +9,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Role a bearer token needs for this route; routes without one are public (health, metrics). */
     role?: Role;
+  }
+  interface FastifyRequest {
+    /** The rows the caller's token may see (a team- or tenant-scoped reader token); null: every row. */
+    dataScope: DataScope | null;
   }
 }
 
@@ -46,6 +51,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
+  app.decorateRequest('dataScope', null);
   app.addHook('onRequest', async (request) => {
     const role = request.routeOptions.config.role;
     if (!role) return;
@@ -55,6 +61,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
         headers: decision.status === 401 ? { 'www-authenticate': 'Bearer realm="spendline"' } : {},
       });
     }
+    request.dataScope = decision.scope;
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

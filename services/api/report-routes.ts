@@ -9,6 +9,7 @@ import { timeZoneName, utcOffsetMinutes } from '../validation/time-zone.ts';
 import { buildReconciliationQuery, RECONCILIATION_DIMENSIONS } from './reconciliation-query.ts';
 import { environmentParameter, scopeCondition, type ScopeCondition } from './environment-scope.ts';
 import { invalidRequest } from './http-errors.ts';
+import { withAccess } from './row-access.ts';
 
 const timestamp = rfc3339Timestamp;
 
@@ -90,7 +91,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
     const query = validate(costReportQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, group_by: groupBy, granularity, timezone } = query.value;
-    const scope = scopeCondition(query.value.environment, deps.policy.current());
+    const scope = withAccess(scopeCondition(query.value.environment, deps.policy.current()), request.dataScope);
     const wholeHourZone = [from, to].every((at) => utcOffsetMinutes(timezone, at) % 60 === 0);
     const built = buildCostReportQuery({ from, to, groupBy, scope, granularity, timezone, wholeHourZone });
     const rows = await deps.clickhouse.query({ name: 'cost_report', sql: built.sql, params: built.params, schema: costRow });
@@ -115,7 +116,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
     const query = validate(reconciliationQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, group_by: groupBy, tolerance } = query.value;
-    const scope = scopeCondition(query.value.environment, deps.policy.current());
+    const scope = withAccess(scopeCondition(query.value.environment, deps.policy.current()), request.dataScope);
     const built = buildReconciliationQuery({ from, to, groupBy, tolerance, scope });
     const rows = await deps.clickhouse.query({ name: 'reconciliation_report', sql: built.sql, params: built.params, schema: reconciliationRow });
     return {

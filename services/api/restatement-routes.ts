@@ -10,6 +10,7 @@ import { RestatementBusyError } from '../restatement/restatement-run.ts';
 import { validate } from '../validation/issues.ts';
 import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
 import { HttpError, invalidRequest } from './http-errors.ts';
+import { accessCondition } from './row-access.ts';
 
 const filter = z.string().min(1).optional();
 
@@ -129,6 +130,7 @@ export function registerRestatementRoutes(
   // /costs is the older name of the same history.
   for (const path of ['/v1/events/:event_id/history', '/v1/events/:event_id/costs']) {
     app.get<{ Params: { event_id: string } }>(path, { config: { role: 'reader' } }, async (request) => {
+      const access = accessCondition(request.dataScope);
       const rows = await clickhouse.query({
         name: 'event_history',
         sql: [
@@ -137,10 +139,10 @@ export function registerRestatementRoutes(
           '  tenant_id, cost_center, team, feature, environment, attribution_status, attribution_policy, attribution_lineage',
           'FROM {db:Identifier}.usage_costs_v1 AS u',
           'LEFT JOIN (SELECT run_id, kind FROM {db:Identifier}.pricing_runs_v1 FINAL) AS r ON r.run_id = u.pricing_run',
-          'WHERE event_id = {event_id:String}',
+          `WHERE event_id = {event_id:String} AND ${access.sql}`,
           'ORDER BY pricing_run, sign',
         ].join('\n'),
-        params: { event_id: request.params.event_id },
+        params: { event_id: request.params.event_id, ...access.params },
         schema: historyRow,
       });
       if (rows.length === 0) throw new HttpError(404, 'not_found', `no stored event ${request.params.event_id}`);

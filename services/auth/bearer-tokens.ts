@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AuthConfig } from '../config/config.ts';
+import type { AuthConfig, DataScope } from '../config/config.ts';
 
 /**
  * Bearer tokens from configuration, each with one role. admin may do
@@ -9,16 +9,25 @@ import type { AuthConfig } from '../config/config.ts';
 export type Role = 'admin' | 'reader' | 'ingest';
 
 export type AuthDecision =
-  | { readonly ok: true; readonly role: Role }
+  /** scope: the rows the token may see; null for every row. */
+  | { readonly ok: true; readonly role: Role; readonly scope: DataScope | null }
   | { readonly ok: false; readonly status: 401 | 403; readonly message: string };
 
 export class BearerTokens {
   readonly #roles = new Map<string, Role>();
+  readonly #scopes = new Map<string, DataScope>();
 
   constructor(config: AuthConfig) {
     if (config.adminToken) this.#roles.set(digest(config.adminToken), 'admin');
     for (const token of config.readerTokens) this.#add(token, 'reader');
     for (const token of config.ingestTokens) this.#add(token, 'ingest');
+    for (const { token, teams, tenants } of config.scopedReaderTokens ?? []) {
+      const key = digest(token);
+      // A token also configured with a stronger or unscoped role keeps that role: never silently narrowed or widened.
+      if (this.#roles.has(key)) continue;
+      this.#roles.set(key, 'reader');
+      this.#scopes.set(key, { teams, tenants });
+    }
   }
 
   get configured(): boolean {
@@ -29,12 +38,13 @@ export class BearerTokens {
   authorize(header: string | undefined, required: Role): AuthDecision {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
     if (!match) return { ok: false, status: 401, message: 'missing bearer token: send "Authorization: Bearer <token>"' };
-    const role = this.#roles.get(digest(match[1]!));
+    const key = digest(match[1]!);
+    const role = this.#roles.get(key);
     if (!role) return { ok: false, status: 401, message: 'unknown bearer token' };
     if (role !== 'admin' && role !== required) {
       return { ok: false, status: 403, message: `this token has the ${role} role; this endpoint needs ${required}` };
     }
-    return { ok: true, role };
+    return { ok: true, role, scope: this.#scopes.get(key) ?? null };
   }
 
   #add(token: string, role: Role): void {

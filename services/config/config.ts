@@ -49,6 +49,28 @@ const envSchema = z.object({
   SPENDLINE_ADMIN_TOKEN: token.optional(),
   /** Comma-separated tokens allowed to read reports. */
   SPENDLINE_READER_TOKENS: list.pipe(z.array(token)).default([]),
+  /**
+   * Reader tokens that see only some owners' rows, as JSON:
+   * [{"token": "...", "teams": ["search"], "tenants": ["acme"]}] (teams and/or tenants; both given: both must match).
+   */
+  SPENDLINE_SCOPED_READER_TOKENS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array such as [{"token": "...", "teams": ["search"]}]' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.array(
+        z
+          .strictObject({ token, teams: z.array(z.string().min(1)).min(1).optional(), tenants: z.array(z.string().min(1)).min(1).optional() })
+          .refine((entry) => entry.teams !== undefined || entry.tenants !== undefined, 'must name teams, tenants or both'),
+      ),
+    )
+    .default([]),
   /** Comma-separated tokens allowed to post events only (give these to gateways). */
   SPENDLINE_INGEST_TOKENS: list.pipe(z.array(token)).default([]),
 
@@ -97,9 +119,17 @@ export interface ClickHouseConfig {
   readonly chdbPath: string;
 }
 
+/** Whose rows a scoped reader token may see; an absent list does not restrict. */
+export interface DataScope {
+  readonly teams?: readonly string[] | undefined;
+  readonly tenants?: readonly string[] | undefined;
+}
+
 export interface AuthConfig {
   readonly adminToken: string | null;
   readonly readerTokens: readonly string[];
+  /** Reader tokens limited to some teams or tenants. */
+  readonly scopedReaderTokens?: readonly ({ readonly token: string } & DataScope)[];
   readonly ingestTokens: readonly string[];
 }
 
@@ -176,6 +206,7 @@ export function loadConfig(env: Record<string, string | undefined>): Validated<S
       auth: {
         adminToken: e.SPENDLINE_ADMIN_TOKEN ?? null,
         readerTokens: e.SPENDLINE_READER_TOKENS,
+        scopedReaderTokens: e.SPENDLINE_SCOPED_READER_TOKENS,
         ingestTokens: e.SPENDLINE_INGEST_TOKENS,
       },
       ingest: {

@@ -27,7 +27,7 @@ describe('loadConfig', () => {
       kafka: { brokers: null, clientId: 'spendline', topicPrefix: '', partitions: 3, replicationFactor: null, localPort: 19092 },
       clickhouse: { url: null, username: 'default', password: '', database: 'spendline', chdbPath: resolve('.spendline', 'chdb') },
       http: { host: '127.0.0.1', port: 8080 },
-      auth: { adminToken: null, readerTokens: [], ingestTokens: [] },
+      auth: { adminToken: null, readerTokens: [], scopedReaderTokens: [], ingestTokens: [] },
       ingest: { maxBatchEvents: 1000, maxBodyBytes: 1024 * 1024, produceTimeoutMs: 10_000 },
       enricher: { groupId: 'spendline-enricher' },
       sink: { groupId: 'spendline-sink', maxBatchRows: 10_000, maxWaitMs: 500, minBatchBytes: 256 * 1024 },
@@ -63,6 +63,7 @@ describe('loadConfig', () => {
       SINK_MIN_BATCH_BYTES: '1',
       SPENDLINE_PRICE_CATALOG: '/etc/spendline/catalog.json',
       SPENDLINE_CONTRACTS_FILE: '/etc/spendline/contracts.json',
+      SPENDLINE_SCOPED_READER_TOKENS: JSON.stringify([{ token: TOKEN_B, teams: ['search'] }]),
       SPENDLINE_ATTRIBUTION_POLICY: '/etc/spendline/attribution.json',
     });
     expect(config).toEqual({
@@ -74,7 +75,7 @@ describe('loadConfig', () => {
       kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'spendline-test', topicPrefix: 'test-1.', partitions: 12, replicationFactor: 2, localPort: 29092 },
       clickhouse: { url: 'https://ch.example.com:8443', username: 'writer', password: 'secret', database: 'spendline_test_1', chdbPath: '/var/lib/spendline/chdb' },
       http: { host: '0.0.0.0', port: 0 },
-      auth: { adminToken: TOKEN_A, readerTokens: [TOKEN_B], ingestTokens: [TOKEN_A, TOKEN_B] },
+      auth: { adminToken: TOKEN_A, readerTokens: [TOKEN_B], scopedReaderTokens: [{ token: TOKEN_B, teams: ['search'] }], ingestTokens: [TOKEN_A, TOKEN_B] },
       ingest: { maxBatchEvents: 100_000, maxBodyBytes: 1024, produceTimeoutMs: 100 },
       enricher: { groupId: 'e' },
       sink: { groupId: 's', maxBatchRows: 1, maxWaitMs: 60_000, minBatchBytes: 1 },
@@ -94,7 +95,7 @@ describe('loadConfig', () => {
     const config = loaded({ PORT: '', KAFKA_BROKERS: '', SPENDLINE_ADMIN_TOKEN: '', CLICKHOUSE_URL: '', LOG_LEVEL: '', SPENDLINE_READER_TOKENS: '', NOT_OURS: undefined });
     expect(config.http.port).toBe(8080);
     expect(config.kafka.brokers).toBeNull();
-    expect(config.auth).toEqual({ adminToken: null, readerTokens: [], ingestTokens: [] });
+    expect(config.auth).toEqual({ adminToken: null, readerTokens: [], scopedReaderTokens: [], ingestTokens: [] });
     expect(config.clickhouse.url).toBeNull();
     expect(config.logLevel).toBe('info');
   });
@@ -114,6 +115,7 @@ describe('loadConfig', () => {
         PORT: 'http',
         SPENDLINE_ADMIN_TOKEN: 'short',
         SPENDLINE_READER_TOKENS: `${TOKEN_A},too-short`,
+        SPENDLINE_SCOPED_READER_TOKENS: JSON.stringify([{ token: TOKEN_A }, { token: 'short', teams: ['a'] }]),
         SINK_MAX_WAIT_MS: '1.5',
       }),
     ).toEqual([
@@ -125,7 +127,15 @@ describe('loadConfig', () => {
       { path: 'PORT', message: 'must be a number' },
       { path: 'SPENDLINE_ADMIN_TOKEN', message: 'must be at least 16 characters: tokens guard cost data' },
       { path: 'SPENDLINE_READER_TOKENS[1]', message: 'must be at least 16 characters: tokens guard cost data' },
+      { path: 'SPENDLINE_SCOPED_READER_TOKENS[0]', message: 'must name teams, tenants or both' },
+      { path: 'SPENDLINE_SCOPED_READER_TOKENS[1].token', message: 'must be at least 16 characters: tokens guard cost data' },
       { path: 'SINK_MAX_WAIT_MS', message: 'must be a whole number' },
+    ]);
+  });
+
+  it('says how to write scoped reader tokens when the variable is not JSON', () => {
+    expect(issuesOf({ SPENDLINE_SCOPED_READER_TOKENS: 'token=search' })).toEqual([
+      { path: 'SPENDLINE_SCOPED_READER_TOKENS', message: 'must be a JSON array such as [{"token": "...", "teams": ["search"]}]' },
     ]);
   });
 
