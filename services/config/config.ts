@@ -89,6 +89,9 @@ const envSchema = z.object({
   /** Attribution policy file (JSON; see README.md, Attribution), reloaded when it changes. Unset: the built-in policy (normalization only). */
   SPENDLINE_ATTRIBUTION_POLICY: z.string().min(1).optional(),
 
+  /** Shared-cost allocation rules for chargeback (JSON; see README.md, Chargeback), reloaded when they change. Unset: nothing shared. */
+  SPENDLINE_ALLOCATION_FILE: z.string().min(1).optional(),
+
   ENRICHER_GROUP_ID: z.string().min(1).default('spendline-enricher'),
   SINK_GROUP_ID: z.string().min(1).default('spendline-sink'),
   /** Most rows in one ClickHouse insert. */
@@ -157,6 +160,8 @@ export interface SpendlineConfig {
   readonly pricing: PricingConfig;
   /** Attribution policy file; null: the built-in policy. */
   readonly attributionPolicyFile: string | null;
+  /** Shared-cost allocation file; null: nothing is shared. */
+  readonly allocationFile: string | null;
   readonly dataDir: string;
   readonly kafka: KafkaConfig;
   readonly clickhouse: ClickHouseConfig;
@@ -186,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined>): Validated<S
         contractsFile: e.SPENDLINE_CONTRACTS_FILE ? resolve(e.SPENDLINE_CONTRACTS_FILE) : null,
       },
       attributionPolicyFile: e.SPENDLINE_ATTRIBUTION_POLICY ? resolve(e.SPENDLINE_ATTRIBUTION_POLICY) : null,
+      allocationFile: e.SPENDLINE_ALLOCATION_FILE ? resolve(e.SPENDLINE_ALLOCATION_FILE) : null,
       kafka: {
         brokers: e.KAFKA_BROKERS && e.KAFKA_BROKERS.length > 0 ? e.KAFKA_BROKERS : null,
         clientId: e.KAFKA_CLIENT_ID,

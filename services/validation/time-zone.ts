@@ -22,3 +22,12 @@ export function utcOffsetMinutes(zone: string, at: number): number {
   const local = Date.UTC(parts['year']!, parts['month']! - 1, parts['day']!, parts['hour']!, parts['minute']!, parts['second']!);
   return Math.round((local - Math.floor(at / 1000) * 1000) / 60_000);
 }
+
+/** The UTC instant of local midnight starting the 1st of a month in a zone (month 1-12; 13 is January next year). */
+export function zonedMonthStart(year: number, month: number, zone: string): number {
+  const wall = Date.UTC(year, month - 1, 1);
+  // Local wall time → instant: subtract the offset in force then; a second pass settles offsets that change near midnight.
+  let instant = wall - utcOffsetMinutes(zone, wall) * 60_000;
+  instant = wall - utcOffsetMinutes(zone, instant) * 60_000;
+  return instant;
+}

@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       dataDir: resolve('.spendline'),
       pricing: { catalogFile: null, contractsFile: null },
       attributionPolicyFile: null,
+      allocationFile: null,
       apiUrl: 'http://127.0.0.1:8080',
       kafka: { brokers: null, clientId: 'spendline', topicPrefix: '', partitions: 3, replicationFactor: null, localPort: 19092 },
       clickhouse: { url: null, username: 'default', password: '', database: 'spendline', chdbPath: resolve('.spendline', 'chdb') },
@@ -65,12 +66,14 @@ describe('loadConfig', () => {
       SPENDLINE_CONTRACTS_FILE: '/etc/spendline/contracts.json',
       SPENDLINE_SCOPED_READER_TOKENS: JSON.stringify([{ token: TOKEN_B, teams: ['search'] }]),
       SPENDLINE_ATTRIBUTION_POLICY: '/etc/spendline/attribution.json',
+      SPENDLINE_ALLOCATION_FILE: '/etc/spendline/allocation.json',
     });
     expect(config).toEqual({
       logLevel: 'debug',
       dataDir: '/var/lib/spendline',
       pricing: { catalogFile: '/etc/spendline/catalog.json', contractsFile: '/etc/spendline/contracts.json' },
       attributionPolicyFile: '/etc/spendline/attribution.json',
+      allocationFile: '/etc/spendline/allocation.json',
       apiUrl: 'http://127.0.0.1:0',
       kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'spendline-test', topicPrefix: 'test-1.', partitions: 12, replicationFactor: 2, localPort: 29092 },
       clickhouse: { url: 'https://ch.example.com:8443', username: 'writer', password: 'secret', database: 'spendline_test_1', chdbPath: '/var/lib/spendline/chdb' },

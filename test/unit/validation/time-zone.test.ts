@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { timeZoneName, utcOffsetMinutes } from '../../../services/validation/time-zone.ts';
+import { timeZoneName, utcOffsetMinutes, zonedMonthStart } from '../../../services/validation/time-zone.ts';
 
 describe('time zones', () => {
   it.each([
@@ -22,5 +22,19 @@ describe('time zones', () => {
 
   it.each(['', 'Mars/Base', 'UTC+1; DROP TABLE x', 'x'.repeat(65)])('rejects %j', (zone) => {
     expect(timeZoneName.safeParse(zone).success).toBe(false);
+  });
+});
+
+describe('zonedMonthStart', () => {
+  it.each([
+    [2026, 10, 'UTC', '2026-10-01T00:00:00.000Z'],
+    // Berlin is on summer time on 1 October (UTC+2) and winter time on 1 November (UTC+1).
+    [2026, 10, 'Europe/Berlin', '2026-09-30T22:00:00.000Z'],
+    [2026, 11, 'Europe/Berlin', '2026-10-31T23:00:00.000Z'],
+    [2026, 13, 'Europe/Berlin', '2026-12-31T23:00:00.000Z'],
+    [2026, 10, 'Asia/Kolkata', '2026-09-30T18:30:00.000Z'],
+    [2026, 10, 'America/New_York', '2026-10-01T04:00:00.000Z'],
+  ])('%i-%i in %s starts at %s', (year, month, zone, expected) => {
+    expect(new Date(zonedMonthStart(year, month, zone)).toISOString()).toBe(expected);
   });
 });
