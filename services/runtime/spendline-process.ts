@@ -5,6 +5,7 @@ import { registerPricingRoutes } from '../api/pricing-routes.ts';
 import { registerAttributionRoutes } from '../api/attribution-routes.ts';
 import { registerRestatementRoutes } from '../api/restatement-routes.ts';
 import { registerChargebackRoutes } from '../api/chargeback-routes.ts';
+import { registerAnalysisRoutes } from '../api/analysis-routes.ts';
 import { AllocationSource } from '../chargeback/allocation-rules.ts';
 import { PolicySource } from '../attribution/policy-source.ts';
 import { BearerTokens } from '../auth/bearer-tokens.ts';
@@ -107,6 +108,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   const app = buildHttpServer({ log, metrics, tokens: new BearerTokens(config.auth), readiness, bodyLimit: config.ingest.maxBodyBytes });
   if (publisher) registerIngestRoutes(app, { publisher, policy, config: config.ingest, metrics });
   if (services.has('api') && clickhouse) registerReportRoutes(app, { clickhouse, policy });
+  if (services.has('api') && clickhouse) registerAnalysisRoutes(app, { clickhouse, policy });
   if (services.has('api') && clickhouse) registerChargebackRoutes(app, { clickhouse, policy, allocation: new AllocationSource(config.allocationFile, log) });
   if (services.has('api') && pricing) registerPricingRoutes(app, { pricing });
   if (services.has('api')) registerAttributionRoutes(app, { policy, clickhouse });

@@ -23,11 +23,20 @@ export function utcOffsetMinutes(zone: string, at: number): number {
   return Math.round((local - Math.floor(at / 1000) * 1000) / 60_000);
 }
 
+/** The UTC instant of local midnight starting a calendar day ("2026-11-20") in a zone. */
+export function zonedDayStart(day: string, zone: string): number {
+  const wall = Date.parse(`${day}T00:00:00Z`);
+  // Local wall time → instant: subtract the offset in force then; a second pass settles offsets that change near midnight.
+  const first = wall - utcOffsetMinutes(zone, wall) * 60_000;
+  return wall - utcOffsetMinutes(zone, first) * 60_000;
+}
+
 /** The UTC instant of local midnight starting the 1st of a month in a zone (month 1-12; 13 is January next year). */
 export function zonedMonthStart(year: number, month: number, zone: string): number {
-  const wall = Date.UTC(year, month - 1, 1);
-  // Local wall time → instant: subtract the offset in force then; a second pass settles offsets that change near midnight.
-  let instant = wall - utcOffsetMinutes(zone, wall) * 60_000;
-  instant = wall - utcOffsetMinutes(zone, instant) * 60_000;
-  return instant;
+  return zonedDayStart(new Date(Date.UTC(year, month - 1, 1)).toISOString().slice(0, 10), zone);
+}
+
+/** The local calendar day ("2026-11-20") an instant falls on in a zone. */
+export function zonedDay(at: number, zone: string): string {
+  return new Date(at + utcOffsetMinutes(zone, at) * 60_000).toISOString().slice(0, 10);
 }
