@@ -3,12 +3,33 @@ import type { ScopeCondition } from './environment-scope.ts';
 
 /**
  * SQL for GET /v1/reports/cost, built from a closed list of dimensions: the
- * only text that varies is a column name taken from COST_DIMENSIONS; every
- * value is a bound parameter.
+ * only text that varies is a column name taken from COST_DIMENSIONS (or a
+ * generated alias for a tag); every value — tag keys included — is a bound
+ * parameter.
  */
 
 export const COST_DIMENSIONS = ['tenant_id', 'cost_center', 'team', 'feature', 'environment', 'model', 'provider', 'user_id', 'api_key_id', 'gateway_id'] as const;
 export type CostDimension = (typeof COST_DIMENSIONS)[number];
+/** A column dimension, or a free tag as tag:<key>. */
+export type ReportDimension = CostDimension | `tag:${string}`;
+
+export const isTagDimension = (dimension: string): dimension is `tag:${string}` => dimension.startsWith('tag:');
+
+/** The result column of the index-th group-by dimension. */
+export function dimensionAlias(dimension: ReportDimension, index: number): string {
+  return isTagDimension(dimension) ? `tag_${index}` : dimension;
+}
+
+/** Each dimension's SQL expression (a column, or the tag's value by bound key) and result alias. */
+function dimensionExpressions(dimensions: readonly ReportDimension[], params: Record<string, unknown>, prefix: string): { expression: string; alias: string; dimension: ReportDimension }[] {
+  return dimensions.flatMap((dimension, index): { expression: string; alias: string; dimension: ReportDimension }[] => {
+    if (isTagDimension(dimension)) {
+      params[`${prefix}_key_${index}`] = dimension.slice(4);
+      return [{ expression: `tags[{${prefix}_key_${index}:String}]`, alias: `${prefix}_${index}`, dimension }];
+    }
+    return COST_DIMENSIONS.includes(dimension) ? [{ expression: dimension, alias: dimension, dimension }] : [];
+  });
+}
 
 export const GRANULARITIES = ['hour', 'day', 'week', 'month'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
@@ -18,7 +39,9 @@ export interface CostReportRequest {
   readonly from: number;
   /** Exclusive end, epoch ms. */
   readonly to: number;
-  readonly groupBy: readonly CostDimension[];
+  readonly groupBy: readonly ReportDimension[];
+  /** Only rows whose dimension has one of the values (an empty list: no filter on it). */
+  readonly filters?: Readonly<Partial<Record<ReportDimension, readonly string[]>>> | undefined;
   /** Which environments count (see environment-scope.ts). */
   readonly scope: ScopeCondition;
   /** A time series of this period length, or totals over the range when absent. */
@@ -49,8 +72,8 @@ export interface BuiltQuery {
   readonly params: Record<string, unknown>;
 }
 
-/** Dimensions the hourly rollup (usage_hourly_v1, sql/004) keeps. */
-export const ROLLUP_DIMENSIONS: readonly CostDimension[] = ['tenant_id', 'cost_center', 'team', 'feature', 'environment', 'model', 'provider', 'user_id'];
+/** Dimensions the hourly rollup (usage_hourly_v1, sql/004) keeps (no tags, keys or gateways). */
+export const ROLLUP_DIMENSIONS: readonly ReportDimension[] = ['tenant_id', 'cost_center', 'team', 'feature', 'environment', 'model', 'provider', 'user_id'];
 const HOUR_MS = 60 * 60 * 1000;
 
 /**
@@ -59,18 +82,26 @@ const HOUR_MS = 60 * 60 * 1000;
  */
 export function rollupAnswers(request: CostReportRequest): boolean {
   const periodsFitHours = request.granularity === undefined || request.granularity === 'hour' || (request.wholeHourZone ?? (request.timezone ?? 'UTC') === 'UTC');
-  return request.from % HOUR_MS === 0 && request.to % HOUR_MS === 0 && periodsFitHours && request.groupBy.every((dimension) => ROLLUP_DIMENSIONS.includes(dimension));
+  const filtered = Object.keys(request.filters ?? {}) as ReportDimension[];
+  return request.from % HOUR_MS === 0 && request.to % HOUR_MS === 0 && periodsFitHours && [...request.groupBy, ...filtered].every((dimension) => ROLLUP_DIMENSIONS.includes(dimension));
 }
 
 export function buildCostReportQuery(request: CostReportRequest): BuiltQuery {
-  const dimensions = request.groupBy.filter((dimension) => COST_DIMENSIONS.includes(dimension));
   const rollup = rollupAnswers(request);
+  const params: Record<string, unknown> = {};
+  const grouped = dimensionExpressions(request.groupBy, params, 'tag');
+  const dimensions = grouped.map(({ expression, alias }) => (expression === alias ? alias : `${expression} AS ${alias}`));
+  const keys = grouped.map(({ alias }) => alias);
+  const filterEntries = Object.entries(request.filters ?? {}).filter(([, values]) => values && values.length > 0) as [ReportDimension, readonly string[]][];
+  const filters = dimensionExpressions(filterEntries.map(([dimension]) => dimension), params, 'filter').map(({ expression }, index) => {
+    params[`filter_values_${index}`] = filterEntries[index]![1];
+    return `${expression} IN {filter_values_${index}:Array(String)}`;
+  });
   // Rows in force only (the *_costs_v1 views). Events carry their sign (a repriced event has a
   // cancelled row, -1, beside the one in force); the rollup already holds value × sign sums.
   // Aggregates get names unlike any column: a ClickHouse alias shadows the column it is named after.
   const measure = (column: string) => (rollup ? `sum(${column})` : `sum(${column} * sign)`);
   const period = request.granularity ? periodStart(request.granularity, rollup ? 'hour' : 'occurred_at') : null;
-  const keys = [...(period ? ['period'] : []), ...dimensions];
   const select = [
     ...(period ? [`toUnixTimestamp(${period}) AS period_epoch`] : []),
     ...dimensions,
@@ -88,17 +119,18 @@ export function buildCostReportQuery(request: CostReportRequest): BuiltQuery {
       ? "WHERE hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}"
       : "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",
     `  AND ${request.scope.sql}`,
-    ...(keys.length > 0
+    ...filters.map((filter) => `  AND ${filter}`),
+    ...(period || keys.length > 0
       ? [
-          `GROUP BY ${[...(period ? ['period_epoch'] : []), ...dimensions].join(', ')}`,
+          `GROUP BY ${[...(period ? ['period_epoch'] : []), ...keys].join(', ')}`,
           `HAVING ${rollup ? 'sum(events)' : 'sum(sign)'} != 0`,
           // A series reads in time order; within a period (or without one), the largest cost first.
-          `ORDER BY ${[...(period ? ['period_epoch'] : []), `${measure('cost')} DESC`, ...dimensions].join(', ')}`,
+          `ORDER BY ${[...(period ? ['period_epoch'] : []), `${measure('cost')} DESC`, ...keys].join(', ')}`,
         ]
       : []),
   ].join('\n');
   return {
     sql,
-    params: { from: formatDateTime64(request.from), to: formatDateTime64(request.to), ...(period ? { tz: request.timezone ?? 'UTC' } : {}), ...request.scope.params },
+    params: { from: formatDateTime64(request.from), to: formatDateTime64(request.to), ...(period ? { tz: request.timezone ?? 'UTC' } : {}), ...params, ...request.scope.params },
   };
 }

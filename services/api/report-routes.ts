@@ -4,7 +4,8 @@ import type { PolicySource } from '../attribution/policy-source.ts';
 import type { ClickHouse } from '../clickhouse/clickhouse.ts';
 import { validate } from '../validation/issues.ts';
 import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
-import { buildCostReportQuery, COST_DIMENSIONS, GRANULARITIES } from './cost-report-query.ts';
+import { buildCostReportQuery, COST_DIMENSIONS, dimensionAlias, GRANULARITIES, isTagDimension, type ReportDimension } from './cost-report-query.ts';
+import { TAG_KEY_PATTERN } from '../events/usage-event.ts';
 import { timeZoneName, utcOffsetMinutes } from '../validation/time-zone.ts';
 import { buildReconciliationQuery, RECONCILIATION_DIMENSIONS } from './reconciliation-query.ts';
 import { environmentParameter, scopeCondition, type ScopeCondition } from './environment-scope.ts';
@@ -25,11 +26,21 @@ export const dimensionList = <const T extends readonly [string, ...string[]]>(al
         .refine((dimensions) => new Set(dimensions).size === dimensions.length, 'must not repeat a dimension'),
     );
 
+/** A column dimension of the cost report, or a free tag as tag:<key>. */
+const reportDimension = z.string().refine(
+  (item) => (COST_DIMENSIONS as readonly string[]).includes(item) || (isTagDimension(item) && TAG_KEY_PATTERN.test(item.slice(4)) && item.length <= 68),
+  `must be among ${COST_DIMENSIONS.join(', ')}, or tag:<key>`,
+).transform((item) => item as ReportDimension);
+
 const costReportQuery = z
   .object({
     from: timestamp,
     to: timestamp,
-    group_by: dimensionList(COST_DIMENSIONS, ''),
+    group_by: z
+      .string()
+      .optional()
+      .transform((text) => (text ?? '').split(',').map((item) => item.trim()).filter(Boolean))
+      .pipe(z.array(reportDimension).max(10, 'must name at most 10 dimensions').refine((dimensions) => new Set(dimensions).size === dimensions.length, 'must not repeat a dimension')),
     environment: environmentParameter,
     granularity: z.enum(GRANULARITIES, { message: `must be one of ${GRANULARITIES.join(', ')}` }).optional(),
     timezone: timeZoneName.default('UTC'),
@@ -76,10 +87,33 @@ export function reportHeading(range: { from: number; to: number }, groupBy: read
   return { currency: 'USD', from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), group_by: groupBy, environments: scope.description };
 }
 
-/** A row's dimension values; '' in storage means "not attributed": shown as null, never hidden. */
+/** '' in storage means "not attributed": shown as null, never hidden. */
+const nullIfEmpty = (value: unknown) => (value === '' ? null : value);
+
+/** A row's dimension values, null where not attributed. */
 export function dimensionCells(groupBy: readonly string[], row: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return Object.fromEntries(groupBy.map((dimension) => [dimension, row[dimension] === '' ? null : row[dimension]]));
+  return Object.fromEntries(groupBy.map((dimension) => [dimension, nullIfEmpty(row[dimension])]));
 }
+
+/**
+ * Filters of the cost report: any dimension as a parameter, comma-separated
+ * values (team=search,ads; tag:project=apollo). Other parameters are the
+ * report's own and are checked by its schema.
+ */
+const filterParameters = z.record(z.string(), z.unknown()).transform((query, ctx) => {
+  const filters: Partial<Record<ReportDimension, string[]>> = {};
+  for (const [key, value] of Object.entries(query)) {
+    if (!(COST_DIMENSIONS as readonly string[]).includes(key) && !isTagDimension(key)) continue;
+    if (isTagDimension(key) && !TAG_KEY_PATTERN.test(key.slice(4))) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'must be tag:<key>, the key starting with a letter' });
+      continue;
+    }
+    const values = String(value).split(',').map((item) => item.trim()).filter(Boolean);
+    if (values.length === 0 || values.length > 100) ctx.addIssue({ code: 'custom', path: [key], message: 'must list 1 to 100 comma-separated values' });
+    else filters[key as ReportDimension] = values;
+  }
+  return filters;
+});
 
 /**
  * Reports over stored usage (role reader), counting only rows in force, in
@@ -89,11 +123,12 @@ export function dimensionCells(groupBy: readonly string[], row: Readonly<Record<
 export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouse; policy: PolicySource }): void {
   app.get('/v1/reports/cost', { config: { role: 'reader' } }, async (request) => {
     const query = validate(costReportQuery, request.query);
-    if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
+    const filters = validate(filterParameters, request.query);
+    if (!query.ok || !filters.ok) throw invalidRequest([...(query.ok ? [] : query.issues), ...(filters.ok ? [] : filters.issues)], 'invalid report parameters');
     const { from, to, group_by: groupBy, granularity, timezone } = query.value;
     const scope = withAccess(scopeCondition(query.value.environment, deps.policy.current()), request.dataScope);
     const wholeHourZone = [from, to].every((at) => utcOffsetMinutes(timezone, at) % 60 === 0);
-    const built = buildCostReportQuery({ from, to, groupBy, scope, granularity, timezone, wholeHourZone });
+    const built = buildCostReportQuery({ from, to, groupBy, filters: filters.value, scope, granularity, timezone, wholeHourZone });
     const rows = await deps.clickhouse.query({ name: 'cost_report', sql: built.sql, params: built.params, schema: costRow });
     return {
       ...reportHeading({ from, to }, groupBy, scope),
@@ -101,7 +136,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
       rows: rows.map((row) => ({
         // A period is named by the UTC instant its local start falls on (midnight in the zone for days).
         ...(granularity ? { period_start: new Date(Number(row['period_epoch']) * 1000).toISOString() } : {}),
-        ...dimensionCells(groupBy, row),
+        ...Object.fromEntries(groupBy.map((dimension, index) => [dimension, nullIfEmpty(row[dimensionAlias(dimension, index)])])),
         cost: row.total_cost,
         list_cost: row.total_list_cost,
         events: row.total_events,

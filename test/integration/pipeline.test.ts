@@ -204,6 +204,31 @@ describe('pipeline on the real broker and ClickHouse', () => {
     ]);
   });
 
+  it('groups by a tag and filters by any dimension', async () => {
+    const events = [
+      usageEventJson({ team: 'tagged', feature: 'f1', tags: { project: 'apollo' }, occurred_at: '2026-09-10T10:00:00Z', input_tokens: 1_000_000, output_tokens: 0 }),
+      usageEventJson({ team: 'tagged', feature: 'f2', tags: { project: 'apollo' }, occurred_at: '2026-09-10T11:00:00Z', input_tokens: 2_000_000, output_tokens: 0 }),
+      usageEventJson({ team: 'tagged', feature: 'f1', tags: {}, occurred_at: '2026-09-10T12:00:00Z', input_tokens: 1_000_000, output_tokens: 0 }),
+    ];
+    expect((await post(events)).status).toBe(200);
+    await eventually(async () => ((await storedCount("team = 'tagged'")) === 3 ? true : undefined), { what: 'the tagged events' });
+    const report = async (query: string) => {
+      const response = await running.app.inject({ method: 'GET', url: `/v1/reports/cost?from=2026-09-01T00:00:00Z&to=2026-10-01T00:00:00Z&${query}`, headers: { authorization: `Bearer ${TEST_TOKENS.reader}` } });
+      return { status: response.statusCode, body: response.json() as { rows: Record<string, unknown>[]; error?: { issues: unknown[] } } };
+    };
+    // 1M, 2M and 1M input tokens at 0.15/M: 0.15, 0.3, 0.15.
+    expect((await report('group_by=tag:project')).body.rows.map((row) => [row['tag:project'], row['cost']])).toEqual([['apollo', '0.45'], [null, '0.15']]);
+    expect((await report('group_by=feature&tag:project=apollo')).body.rows.map((row) => [row['feature'], row['cost']])).toEqual([['f2', '0.3'], ['f1', '0.15']]);
+    expect((await report('group_by=feature&team=tagged&feature=f1')).body.rows.map((row) => [row['feature'], row['cost']])).toEqual([['f1', '0.3']]);
+    const invalid = await report('group_by=tag:1bad,nonsense&tag:2bad=x');
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error?.issues).toEqual([
+      { path: 'group_by[0]', message: 'must be among tenant_id, cost_center, team, feature, environment, model, provider, user_id, api_key_id, gateway_id, or tag:<key>' },
+      { path: 'group_by[1]', message: 'must be among tenant_id, cost_center, team, feature, environment, model, provider, user_id, api_key_id, gateway_id, or tag:<key>' },
+      { path: 'tag:2bad', message: 'must be tag:<key>, the key starting with a letter' },
+    ]);
+  });
+
   it('answers readiness once every service runs', async () => {
     const ready = await running.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);

@@ -116,4 +116,38 @@ describe('buildCostReportQuery', () => {
       expect(buildCostReportQuery({ ...WHOLE_HOURS, groupBy: [], scope: ALL }).params).not.toHaveProperty('tz');
     });
   });
+
+  describe('with tags and filters', () => {
+    const WHOLE_HOURS = { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 11, 1) };
+
+    it('groups by a tag through a bound key and an alias unlike any column, reading the events', () => {
+      const built = buildCostReportQuery({ ...WHOLE_HOURS, groupBy: ['team', 'tag:project'], scope: ALL });
+      expect(built.sql.split('\n')[0]).toBe(`SELECT team, tags[{tag_key_1:String}] AS tag_1, ${AGGREGATES}`);
+      expect(built.sql).toContain('FROM {db:Identifier}.usage_costs_v1');
+      expect(built.sql).toContain('GROUP BY team, tag_1');
+      expect(built.params).toMatchObject({ tag_key_1: 'project' });
+    });
+
+    it('filters with bound value lists, on the rollup when every filter is a rollup dimension', () => {
+      const built = buildCostReportQuery({ ...WHOLE_HOURS, groupBy: ['model'], filters: { team: ['search', 'ads'], environment: ['prod'] }, scope: ALL });
+      expect(built.sql).toContain('FROM {db:Identifier}.usage_hourly_costs_v1');
+      expect(built.sql).toContain('  AND team IN {filter_values_0:Array(String)}\n  AND environment IN {filter_values_1:Array(String)}');
+      expect(built.params).toMatchObject({ filter_values_0: ['search', 'ads'], filter_values_1: ['prod'] });
+    });
+
+    it('reads the events for a filter on a tag or a dimension the rollup lacks', () => {
+      for (const filters of [{ 'tag:project': ['apollo'] }, { gateway_id: ['gw-1'] }] as const) {
+        const built = buildCostReportQuery({ ...WHOLE_HOURS, groupBy: [], filters, scope: ALL });
+        expect(built.sql).toContain('FROM {db:Identifier}.usage_costs_v1');
+      }
+      const tagged = buildCostReportQuery({ ...WHOLE_HOURS, groupBy: [], filters: { 'tag:project': ['apollo'] }, scope: ALL });
+      expect(tagged.sql).toContain('  AND tags[{filter_key_0:String}] IN {filter_values_0:Array(String)}');
+      expect(tagged.params).toMatchObject({ filter_key_0: 'project', filter_values_0: ['apollo'] });
+    });
+
+    it('never writes a tag key into the SQL', () => {
+      const built = buildCostReportQuery({ ...WHOLE_HOURS, groupBy: ["tag:x'] OR 1=1 --"], scope: ALL });
+      expect(built.sql).not.toContain('OR 1=1');
+    });
+  });
 });
