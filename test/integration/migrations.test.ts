@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,5 +68,48 @@ describe('migrations', () => {
     const { rollup, recomputed } = await rollupAndRecomputation(clickhouse);
     expect(rollup.map((r) => [r['team'], r['total_cost'], r['total_events']])).toEqual([['alpha', '0.75', '2'], ['beta', '0.125', '1']]);
     expect(rollup).toEqual(recomputed);
+  });
+
+  it('serves the FinOps views from the rows in force', async () => {
+    await migrate(clickhouse, readMigrations(SQL_DIR), log);
+    const daily = await clickhouse.query({
+      name: 'test_v_cost_daily',
+      sql: "SELECT toString(day) AS day, team, requests, toString(effective_cost) AS cost, latency_p50_ms FROM {db:Identifier}.v_cost_daily_v1 WHERE team IN ('alpha', 'beta') ORDER BY day, team",
+      schema: z.object({ day: z.string(), team: z.string(), requests: z.coerce.number(), cost: z.string(), latency_p50_ms: z.coerce.number() }),
+    });
+    // The rows of the upgrade test: alpha 0.25 + 0.5 on 1 November, beta 0.125 on 2 November, each call 250 ms.
+    expect(daily).toEqual([
+      { day: '2026-11-01', team: 'alpha', requests: 2, cost: '0.75', latency_p50_ms: 250 },
+      { day: '2026-11-02', team: 'beta', requests: 1, cost: '0.125', latency_p50_ms: 250 },
+    ]);
+    const monthly = await clickhouse.query({
+      name: 'test_v_chargeback_monthly',
+      sql: "SELECT toString(month) AS month, team, toString(effective_cost) AS cost FROM {db:Identifier}.v_chargeback_monthly_v1 WHERE team IN ('alpha', 'beta') ORDER BY team",
+      schema: z.object({ month: z.string(), team: z.string(), cost: z.string() }),
+    });
+    expect(monthly).toEqual([
+      { month: '2026-11-01', team: 'alpha', cost: '0.75' },
+      { month: '2026-11-01', team: 'beta', cost: '0.125' },
+    ]);
+    const attribution = await clickhouse.query({
+      name: 'test_v_attribution_daily',
+      sql: "SELECT team, attribution_status, requests FROM {db:Identifier}.v_attribution_daily_v1 WHERE team IN ('alpha', 'beta') ORDER BY team",
+      schema: z.object({ team: z.string(), attribution_status: z.string(), requests: z.coerce.number() }),
+    });
+    expect(attribution).toEqual([
+      { team: 'alpha', attribution_status: '', requests: 2 },
+      { team: 'beta', attribution_status: '', requests: 1 },
+    ]);
+  });
+
+  it('ships a read-only FinOps user script that ClickHouse parses', async () => {
+    // chDB has no users to create; the server's own parser checks every statement of the script.
+    const script = readFileSync(join(SQL_DIR, '..', 'deploy', 'clickhouse', 'finops-readonly-user.sql'), 'utf8');
+    const statements = script.split(/;\s*$/m).map((text) => text.replace(/^--.*$/gm, '').trim()).filter(Boolean);
+    expect(statements.length).toBe(2);
+    for (const statement of statements) {
+      const [parsed] = await clickhouse.query({ name: 'test_parse', sql: 'SELECT formatQuery({statement:String}) AS text', params: { statement }, schema: z.object({ text: z.string() }) });
+      expect(parsed?.text).toMatch(/^(CREATE USER|GRANT SELECT)/);
+    }
   });
 });
