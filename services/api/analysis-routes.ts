@@ -63,7 +63,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, deps: { clickhouse:
   const scopeFor = (environment: Parameters<typeof scopeCondition>[0], dataScope: Parameters<typeof withAccess>[1]): ScopeCondition =>
     withAccess(scopeCondition(environment, deps.policy.current()), dataScope);
 
-  app.get('/v1/reports/unit-economics', { config: { role: 'reader' } }, async (request) => {
+  app.get('/v1/reports/unit-economics', { config: { role: 'reader', csv: { rows: 'rows', name: 'unit-economics' } } }, async (request) => {
     const query = validate(unitEconomicsQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, by } = query.value;
@@ -94,7 +94,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, deps: { clickhouse:
     };
   });
 
-  app.get('/v1/reports/movers', { config: { role: 'reader' } }, async (request) => {
+  app.get('/v1/reports/movers', { config: { role: 'reader', csv: { rows: ['increases', 'decreases'], name: 'movers' } } }, async (request) => {
     const query = validate(moversQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, by, driver, top } = query.value;
@@ -150,7 +150,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, deps: { clickhouse:
     };
   });
 
-  app.get('/v1/reports/forecast', { config: { role: 'reader' } }, async (request) => {
+  app.get('/v1/reports/forecast', { config: { role: 'reader', csv: { rows: 'rows', name: 'forecast' } } }, async (request) => {
     const query = validate(forecastQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { month, timezone, weeks } = query.value;

@@ -87,7 +87,7 @@ export function registerAttributionRoutes(app: FastifyInstance, deps: { policy: 
   const clickhouse = deps.clickhouse;
   if (!clickhouse) return;
 
-  app.get('/v1/reports/attribution-quality', { config: { role: 'reader' } }, async (request) => {
+  app.get('/v1/reports/attribution-quality', { config: { role: 'reader', csv: { rows: 'rows', name: 'attribution-quality' } } }, async (request) => {
     const query = validate(qualityQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, group_by: groupBy, top } = query.value;

@@ -4,6 +4,7 @@ import type { DataScope } from '../config/config.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { FASTIFY_CLIENT_ERRORS, HttpError } from './http-errors.ts';
+import { checkReportFormat, reportAsCsv } from './report-format.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -52,6 +53,8 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   });
 
   app.decorateRequest('dataScope', null);
+  app.addHook('preHandler', checkReportFormat);
+  app.addHook('preSerialization', reportAsCsv);
   app.addHook('onRequest', async (request) => {
     const role = request.routeOptions.config.role;
     if (!role) return;

@@ -121,7 +121,7 @@ const filterParameters = z.record(z.string(), z.unknown()).transform((query, ctx
  * environment-scope.ts). Money is returned as exact decimal strings.
  */
 export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouse; policy: PolicySource }): void {
-  app.get('/v1/reports/cost', { config: { role: 'reader' } }, async (request) => {
+  app.get('/v1/reports/cost', { config: { role: 'reader', csv: { rows: 'rows', name: 'cost' } } }, async (request) => {
     const query = validate(costReportQuery, request.query);
     const filters = validate(filterParameters, request.query);
     if (!query.ok || !filters.ok) throw invalidRequest([...(query.ok ? [] : query.issues), ...(filters.ok ? [] : filters.issues)], 'invalid report parameters');
@@ -147,7 +147,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
     };
   });
 
-  app.get('/v1/reports/reconciliation', { config: { role: 'reader' } }, async (request) => {
+  app.get('/v1/reports/reconciliation', { config: { role: 'reader', csv: { rows: 'rows', name: 'reconciliation' } } }, async (request) => {
     const query = validate(reconciliationQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, group_by: groupBy, tolerance } = query.value;

@@ -11,6 +11,7 @@ import { PricingSource } from '../pricing/pricing-source.ts';
 import { runPriceCommand } from './price-command.ts';
 import { runRepriceCommand } from './reprice-command.ts';
 import { runAttributionCommand, runReattributeCommand } from './attribution-commands.ts';
+import { runReportCommand } from './report-command.ts';
 import { ensureAdminToken } from './admin-token.ts';
 import { SERVICE_NAMES, startProcess, type ServiceName } from '../runtime/spendline-process.ts';
 
@@ -40,6 +41,10 @@ const USAGE = `usage: spendline <command>
   attribution policy    the attribution policy in force in the running Spendline
   attribution check FILE [--events NDJSON]
                         validate a policy file (and show how it attributes samples)
+  report <cost|chargeback|reconciliation|attribution-quality|unit-economics|movers|forecast>
+         [--param value ...] [--format csv|json]
+                        run a report on the running Spendline (e.g. report chargeback
+                        --period 2026-10 --by team --format csv)
   catalog import [FILE] import a genai-prices data file as the bundled price catalog
                         (default: the copy in services/pricing/catalog/source)
   kafka fetch           resolve the Kafka broker jars with Maven
@@ -84,6 +89,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return runReattributeCommand(argv.slice(1), config);
     case 'attribution':
       return runAttributionCommand(argv.slice(1), config);
+    case 'report':
+      return runReportCommand(argv.slice(1), config);
     case 'catalog':
       return runCatalogCommand(subcommand, argv[2]);
     case 'kafka':

@@ -201,6 +201,34 @@ describe('spendline start, end to end over HTTP', () => {
     expect(report.body['rows']).toHaveLength(3);
   });
 
+  it('prints reports from the command line, as CSV or JSON', async () => {
+    const cli = (args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const run = spawn(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', ...args], {
+          cwd: PROJECT_ROOT,
+          env: { PATH: process.env['PATH'], SPENDLINE_API_URL: url, SPENDLINE_ADMIN_TOKEN: TEST_TOKENS.admin, SPENDLINE_DATA_DIR: dataDir },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        run.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        run.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+        run.once('exit', (code) => resolve({ code, out, err }));
+      });
+    const json = await call('GET', '/v1/reports/cost?from=2026-11-03T00:00:00Z&to=2026-11-04T00:00:00Z&group_by=team', TEST_TOKENS.reader);
+    const csv = await cli(['report', 'cost', '--from', '2026-11-03T00:00:00Z', '--to', '2026-11-04T00:00:00Z', '--group-by', 'team', '--format', 'csv']);
+    expect(csv.code).toBe(0);
+    const [header, ...records] = csv.out.trim().split('\r\n');
+    expect(header).toBe('team,cost,list_cost,events,input_tokens,output_tokens,unpriced_events');
+    expect(records.map((record) => record.split(',').slice(0, 2))).toEqual((json.body['rows'] as { team: string; cost: string }[]).map((row) => [row.team, row.cost]));
+    const chargeback = await cli(['report', 'chargeback', '--period', '2026-11', '--by', 'team']);
+    expect(chargeback.code).toBe(0);
+    expect(JSON.parse(chargeback.out)).toMatchObject({ period: '2026-11', by: 'team', owners: expect.any(Array) });
+    const bad = await cli(['report', 'chargeback', '--period', '2026-13']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('must be a calendar month such as 2026-10');
+  });
+
   it('refuses requests without the right token', async () => {
     expect((await call('GET', '/v1/reports/cost?from=2026-11-03T00:00:00Z&to=2026-11-04T00:00:00Z', null)).status).toBe(401);
     expect((await call('GET', '/v1/reports/cost?from=2026-11-03T00:00:00Z&to=2026-11-04T00:00:00Z', TEST_TOKENS.ingest)).status).toBe(403);
