@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Where the project's own files live, independent of the working directory. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** The version in package.json. */
+export const SPENDLINE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 export const SCHEMAS_DIR = fileURLToPath(new URL('../schemas/', import.meta.url));
 export const SQL_DIR = fileURLToPath(new URL('../sql/', import.meta.url));
 export const KAFKA_POM = fileURLToPath(new URL('../deploy/kafka/pom.xml', import.meta.url));

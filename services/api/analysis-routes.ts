@@ -63,7 +63,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, deps: { clickhouse:
   const scopeFor = (environment: Parameters<typeof scopeCondition>[0], dataScope: Parameters<typeof withAccess>[1]): ScopeCondition =>
     withAccess(scopeCondition(environment, deps.policy.current()), dataScope);
 
-  app.get('/v1/reports/unit-economics', { config: { role: 'reader', csv: { rows: 'rows', name: 'unit-economics' } } }, async (request) => {
+  app.get('/v1/reports/unit-economics', { config: { role: 'reader', csv: { rows: 'rows', name: 'unit-economics' }, docs: { tag: 'reports', summary: 'Cost per request, per 1k tokens and per active user, per group', query: unitEconomicsQuery } } }, async (request) => {
     const query = validate(unitEconomicsQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, by } = query.value;
@@ -94,7 +94,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, deps: { clickhouse:
     };
   });
 
-  app.get('/v1/reports/movers', { config: { role: 'reader', csv: { rows: ['increases', 'decreases'], name: 'movers' } } }, async (request) => {
+  app.get('/v1/reports/movers', { config: { role: 'reader', csv: { rows: ['increases', 'decreases'], name: 'movers' }, docs: { tag: 'reports', summary: 'Largest increases and decreases against the previous period, with the drivers', query: moversQuery } } }, async (request) => {
     const query = validate(moversQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, by, driver, top } = query.value;
@@ -150,7 +150,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, deps: { clickhouse:
     };
   });
 
-  app.get('/v1/reports/forecast', { config: { role: 'reader', csv: { rows: 'rows', name: 'forecast' } } }, async (request) => {
+  app.get('/v1/reports/forecast', { config: { role: 'reader', csv: { rows: 'rows', name: 'forecast' }, docs: { tag: 'reports', summary: 'Month-end projection per scope from the run-rate with day-of-week seasonality, with a range', query: forecastQuery } } }, async (request) => {
     const query = validate(forecastQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { month, timezone, weeks } = query.value;

@@ -41,7 +41,7 @@ const validateBody = z.strictObject({
  * optionally showing how it would attribute sample events.
  */
 export function registerAttributionRoutes(app: FastifyInstance, deps: { policy: PolicySource; clickhouse: ClickHouse | null }): void {
-  app.get('/v1/admin/attribution/policy', { config: { role: 'admin' } }, async () => {
+  app.get('/v1/admin/attribution/policy', { config: { role: 'admin', docs: { tag: 'attribution', summary: 'The attribution policy in force, its version, when it loaded, and the last failed reload' } } }, async () => {
     const policy = deps.policy.current();
     const failure = deps.policy.lastFailure;
     return {
@@ -54,7 +54,7 @@ export function registerAttributionRoutes(app: FastifyInstance, deps: { policy: 
     };
   });
 
-  app.post('/v1/admin/attribution/policy/validate', { config: { role: 'admin' } }, async (request, reply) => {
+  app.post('/v1/admin/attribution/policy/validate', { config: { role: 'admin', docs: { tag: 'attribution', summary: 'Check a candidate policy and show how it would attribute sample events', body: validateBody, errors: { 422: 'The candidate policy is invalid: every issue listed' } } } }, async (request, reply) => {
     const body = validate(validateBody, request.body);
     if (!body.ok) throw invalidRequest(body.issues, 'invalid validation request');
     const checked = AttributionPolicy.check(body.value.policy, 'candidate');
@@ -87,7 +87,7 @@ export function registerAttributionRoutes(app: FastifyInstance, deps: { policy: 
   const clickhouse = deps.clickhouse;
   if (!clickhouse) return;
 
-  app.get('/v1/reports/attribution-quality', { config: { role: 'reader', csv: { rows: 'rows', name: 'attribution-quality' } } }, async (request) => {
+  app.get('/v1/reports/attribution-quality', { config: { role: 'reader', csv: { rows: 'rows', name: 'attribution-quality' }, docs: { tag: 'attribution', summary: 'Share of events and cost fully attributed, fixed by a rule, defaulted or unattributed, and the top unattributed sources', query: qualityQuery } } }, async (request) => {
     const query = validate(qualityQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, group_by: groupBy, top } = query.value;

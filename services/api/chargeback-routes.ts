@@ -43,7 +43,7 @@ const SCOPE_OF: Partial<Record<ChargebackDimension, keyof DataScope>> = { team: 
  * shared fee depends on everyone's spend).
  */
 export function registerChargebackRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouse; policy: PolicySource; allocation: AllocationSource }): void {
-  app.get('/v1/reports/chargeback', { config: { role: 'reader', csv: { rows: 'owners', name: 'chargeback' } } }, async (request) => {
+  app.get('/v1/reports/chargeback', { config: { role: 'reader', csv: { rows: 'owners', name: 'chargeback' }, docs: { tag: 'reports', summary: "A calendar month's cost per owner: direct, allocated shared cost, total and share, with every pool explained", query: chargebackQuery } } }, async (request) => {
     const query = validate(chargebackQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { period, by, timezone } = query.value;

@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { FASTIFY_CLIENT_ERRORS, HttpError } from './http-errors.ts';
 import { checkReportFormat, reportAsCsv } from './report-format.ts';
+import { collectRouteDocs, registerDocsRoutes } from './openapi.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   readonly tokens: BearerTokens;
   readonly readiness: readonly ReadinessCheck[];
   readonly bodyLimit: number;
+  /** Spendline's version, shown in the API description at /docs. */
+  readonly version?: string;
 }
 
 /**
@@ -52,6 +55,8 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
+  // Routes with a `docs` config are described at /docs, from the schemas they validate with.
+  registerDocsRoutes(app, collectRouteDocs(app), options.version ?? '0.0.0');
   app.decorateRequest('dataScope', null);
   app.addHook('preHandler', checkReportFormat);
   app.addHook('preSerialization', reportAsCsv);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { answerPriceRequest } from '../pricing/price-request.ts';
+import { z } from 'zod';
+import { answerPriceRequest, priceRequest } from '../pricing/price-request.ts';
 import type { PricingSource } from '../pricing/pricing-source.ts';
 import { HttpError } from './http-errors.ts';
 
@@ -8,7 +9,13 @@ const MAX_PRICE_REQUESTS = 10_000;
 
 /** Pricing over HTTP: price calls like `spendline price` does (role reader). Restating stored events is in restatement-routes.ts. */
 export function registerPricingRoutes(app: FastifyInstance, deps: { pricing: PricingSource }): void {
-  app.post('/v1/price', { config: { role: 'reader' } }, async (request) => {
+  const docs = {
+    tag: 'pricing',
+    summary: 'Price calls from their raw provider usage, one or an array (answers in order; an unpriceable call answers {"error"})',
+    body: z.union([priceRequest, z.array(priceRequest)]),
+    errors: { 413: `More than ${MAX_PRICE_REQUESTS} calls` },
+  };
+  app.post('/v1/price', { config: { role: 'reader', docs } }, async (request) => {
     const engine = deps.pricing.current();
     const now = Date.now();
     if (!Array.isArray(request.body)) return answerPriceRequest(engine, request.body, now);

@@ -121,7 +121,7 @@ const filterParameters = z.record(z.string(), z.unknown()).transform((query, ctx
  * environment-scope.ts). Money is returned as exact decimal strings.
  */
 export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouse; policy: PolicySource }): void {
-  app.get('/v1/reports/cost', { config: { role: 'reader', csv: { rows: 'rows', name: 'cost' } } }, async (request) => {
+  app.get('/v1/reports/cost', { config: { role: 'reader', csv: { rows: 'rows', name: 'cost' }, docs: { tag: 'reports', summary: 'Cost, tokens and requests over a range, grouped by any dimension or tag, filtered, optionally as a time series', description: 'Filters: any dimension as a parameter with comma-separated values (team=search,ads; tag:project=apollo). format=csv for CSV.', query: costReportQuery } } }, async (request) => {
     const query = validate(costReportQuery, request.query);
     const filters = validate(filterParameters, request.query);
     if (!query.ok || !filters.ok) throw invalidRequest([...(query.ok ? [] : query.issues), ...(filters.ok ? [] : filters.issues)], 'invalid report parameters');
@@ -147,7 +147,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { clickhouse: C
     };
   });
 
-  app.get('/v1/reports/reconciliation', { config: { role: 'reader', csv: { rows: 'rows', name: 'reconciliation' } } }, async (request) => {
+  app.get('/v1/reports/reconciliation', { config: { role: 'reader', csv: { rows: 'rows', name: 'reconciliation' }, docs: { tag: 'reports', summary: 'What gateways reported against Spendline list cost, with disagreeing events', query: reconciliationQuery } } }, async (request) => {
     const query = validate(reconciliationQuery, request.query);
     if (!query.ok) throw invalidRequest(query.issues, 'invalid report parameters');
     const { from, to, group_by: groupBy, tolerance } = query.value;

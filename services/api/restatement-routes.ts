@@ -82,14 +82,14 @@ export function registerRestatementRoutes(
   const { clickhouse } = deps;
   const busy = (err: unknown) => (err instanceof RestatementBusyError ? new HttpError(409, 'restatement_running', err.message) : err);
 
-  app.post('/v1/admin/reprice', { config: { role: 'admin' } }, async (request) => {
+  app.post('/v1/admin/reprice', { config: { role: 'admin', docs: { tag: 'restatement', summary: 'Reprice stored events with the prices in force (idempotent; history kept)', body: repriceBody, errors: { 409: 'Another restatement run is in progress' } } } }, async (request) => {
     const body = validate(repriceBody, request.body);
     if (!body.ok) throw invalidRequest(body.issues, 'invalid repricing request');
     const { from, to, provider, model, dry_run: dryRun } = body.value;
     return reprice(clickhouse, deps.pricing.refresh(), { from, to, provider, model, dryRun }, deps.log).catch((err: unknown) => Promise.reject(busy(err)));
   });
 
-  app.post('/v1/admin/reattribute', { config: { role: 'admin' } }, async (request) => {
+  app.post('/v1/admin/reattribute', { config: { role: 'admin', docs: { tag: 'restatement', summary: 'Apply the attribution policy in force to stored events (idempotent; history kept)', body: reattributeBody, errors: { 409: 'Another restatement run is in progress, or the policy file does not load' } } } }, async (request) => {
     const body = validate(reattributeBody, request.body);
     if (!body.ok) throw invalidRequest(body.issues, 'invalid re-attribution request');
     const { from, to, dry_run: dryRun, ...given } = body.value;
@@ -105,7 +105,7 @@ export function registerRestatementRoutes(
     return { ...summary, policy_version: policy.version };
   });
 
-  app.get('/v1/admin/restatements', { config: { role: 'admin' } }, async () => {
+  app.get('/v1/admin/restatements', { config: { role: 'admin', docs: { tag: 'restatement', summary: 'Every repricing and re-attribution run, latest first' } } }, async () => {
     const runs = await clickhouse.query({
       name: 'restatement_runs',
       sql: [
@@ -129,7 +129,7 @@ export function registerRestatementRoutes(
 
   // /costs is the older name of the same history.
   for (const path of ['/v1/events/:event_id/history', '/v1/events/:event_id/costs']) {
-    app.get<{ Params: { event_id: string } }>(path, { config: { role: 'reader' } }, async (request) => {
+    app.get<{ Params: { event_id: string } }>(path, { config: { role: 'reader', docs: { tag: 'restatement', summary: 'Every version of a stored event (ingest, each restatement) with its cost, owner and attribution lineage', errors: { 404: 'No stored event with this id (or not one the token may see)' } } } }, async (request) => {
       const access = accessCondition(request.dataScope);
       const rows = await clickhouse.query({
         name: 'event_history',

@@ -3,9 +3,20 @@ import type { PolicySource } from '../attribution/policy-source.ts';
 import type { IngestConfig } from '../config/config.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { HttpError } from '../api/http-errors.ts';
-import { EVENT_LIMITS } from '../events/usage-event.ts';
+import { z } from 'zod';
+import type { RouteDocs } from '../api/openapi.ts';
+import { EVENT_LIMITS, usageEventJson } from '../events/usage-event.ts';
 import { parseIngestBatch } from './ingest-batch.ts';
 import { KafkaUnavailableError, type UsagePublisher } from './usage-publisher.ts';
+
+const INGEST_DOCS: RouteDocs = {
+  tag: 'ingest',
+  summary: 'Post usage events (one per model call); answered only once Kafka has them',
+  description: 'Each event is judged on its own: 200 all accepted, 207 some rejected, 400 none valid; per-event results name every field at fault. Resending is safe: an event_id counts once.',
+  body: z.union([z.array(usageEventJson), z.object({ events: z.array(usageEventJson) })]),
+  responses: { 200: 'Every event accepted and acknowledged by Kafka', 207: 'Some accepted (acknowledged), some rejected: see results' },
+  errors: { 413: 'Body or batch too large', 415: 'Content type other than application/json', 503: 'Kafka did not acknowledge in time: nothing accepted; resend after Retry-After' },
+};
 
 /** Seconds a client should wait after a 503 before resending the same batch. */
 const RETRY_AFTER_SECONDS = 5;
@@ -17,7 +28,7 @@ const RETRY_AFTER_SECONDS = 5;
  */
 export function registerIngestRoutes(app: FastifyInstance, deps: { publisher: UsagePublisher; policy: PolicySource; config: IngestConfig; metrics: Metrics }): void {
   const { publisher, config, metrics } = deps;
-  app.post('/v1/events', { config: { role: 'ingest' }, bodyLimit: config.maxBodyBytes }, async (request, reply) => {
+  app.post('/v1/events', { config: { role: 'ingest', docs: INGEST_DOCS }, bodyLimit: config.maxBodyBytes }, async (request, reply) => {
     const now = Date.now();
     const batch = parseIngestBatch(request.body, { maxEvents: config.maxBatchEvents, maxFutureSkewMs: EVENT_LIMITS.maxFutureSkewMs }, now, deps.policy.current(now));
     if (!batch.ok) {

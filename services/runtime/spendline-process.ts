@@ -21,7 +21,7 @@ import { SerialProducer } from '../kafka/serial-producer.ts';
 import { ensureTopics, topicNames } from '../kafka/topics.ts';
 import type { Logger } from '../logging/logger.ts';
 import { Metrics } from '../metrics/metrics.ts';
-import { SCHEMAS_DIR, SQL_DIR } from '../project-paths.ts';
+import { SCHEMAS_DIR, SPENDLINE_VERSION, SQL_DIR } from '../project-paths.ts';
 import { Sink } from '../sink/sink.ts';
 import { PricingSource } from '../pricing/pricing-source.ts';
 
@@ -105,7 +105,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     ...(sink ? [{ name: 'sink', check: () => sink.ready }] : []),
     ...(clickhouse ? [{ name: 'clickhouse', check: () => clickhouse.ping() }] : []),
   ];
-  const app = buildHttpServer({ log, metrics, tokens: new BearerTokens(config.auth), readiness, bodyLimit: config.ingest.maxBodyBytes });
+  const app = buildHttpServer({ log, metrics, tokens: new BearerTokens(config.auth), readiness, bodyLimit: config.ingest.maxBodyBytes, version: SPENDLINE_VERSION });
   if (publisher) registerIngestRoutes(app, { publisher, policy, config: config.ingest, metrics });
   if (services.has('api') && clickhouse) registerReportRoutes(app, { clickhouse, policy });
   if (services.has('api') && clickhouse) registerAnalysisRoutes(app, { clickhouse, policy });

@@ -229,6 +229,24 @@ describe('pipeline on the real broker and ClickHouse', () => {
     ]);
   });
 
+  it('describes every endpoint that needs a token in OpenAPI at /docs, from the schemas it validates with', async () => {
+    const response = await running.app.inject({ method: 'GET', url: '/docs/openapi.json' });
+    expect(response.statusCode).toBe(200);
+    const document = response.json() as { openapi: string; paths: Record<string, Record<string, { parameters: { name: string; required: boolean }[]; requestBody?: unknown; responses: Record<string, unknown> }>> } & Record<string, unknown>;
+    expect(document.openapi).toBe('3.1.0');
+    expect(document['x-undocumented-routes']).toBeUndefined();
+    const cost = document.paths['/v1/reports/cost']!['get']!;
+    expect(cost.parameters.filter((p) => p.required).map((p) => p.name)).toEqual(['from', 'to']);
+    expect(cost.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['group_by', 'environment', 'granularity', 'timezone']));
+    expect(Object.keys(cost.responses)).toEqual(['200', '400', '401', '403']);
+    expect(document.paths['/v1/events']!['post']!.requestBody).toBeDefined();
+    expect(Object.keys(document.paths['/v1/events']!['post']!.responses)).toEqual(expect.arrayContaining(['200', '207', '413', '503']));
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/reports/chargeback', '/v1/reports/forecast', '/v1/admin/reattribute', '/v1/events/{event_id}/history', '/v1/price']));
+    const page = await running.app.inject({ method: 'GET', url: '/docs' });
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.body).toContain('<code>GET /v1/reports/chargeback</code>');
+  });
+
   it('answers readiness once every service runs', async () => {
     const ready = await running.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
