@@ -1,11 +1,13 @@
 import { formatDateTime64 } from '../clickhouse/clickhouse.ts';
 import type { BuiltQuery } from './cost-report-query.ts';
+import { rollupView } from './cost-report-query.ts';
 import type { ScopeCondition } from './environment-scope.ts';
 
 /**
  * SQL for the analysis reports (unit economics, movers, forecast). All read
- * the hourly rollup in force (usage_hourly_costs_v1, sums already × sign), so
- * their ranges are whole hours; dimensions come from a closed list.
+ * an hourly rollup in force (sums already × sign): the one without users
+ * unless users are asked about; so their ranges are whole hours. Dimensions
+ * come from a closed list.
  */
 
 export const ANALYSIS_DIMENSIONS = ['tenant_id', 'cost_center', 'team', 'feature', 'environment', 'provider', 'model', 'user_id'] as const;
@@ -68,7 +70,7 @@ export function buildMoversQuery(request: {
     `SELECT ${by} AS group_key, ${driver} AS driver_key,`,
     `  toString(sumIf(cost, ${inCurrent})) AS current_cost, toString(sumIf(cost, ${inPrevious})) AS previous_cost,`,
     `  sumIf(events, ${inCurrent}) AS current_events, sumIf(events, ${inPrevious}) AS previous_events`,
-    'FROM {db:Identifier}.usage_hourly_costs_v1',
+    `FROM {db:Identifier}.${rollupView([by, driver])}`,
     `WHERE ((${inCurrent}) OR (${inPrevious})) AND ${request.scope.sql}`,
     'GROUP BY group_key, driver_key',
     'ORDER BY group_key, driver_key',
@@ -90,7 +92,7 @@ export function buildDailyCostQuery(request: { from: number; to: number; by: Ana
   const by = request.by === null ? null : only(request.by);
   const sql = [
     `SELECT ${by ? `${by} AS group_key` : "'' AS group_key"}, toString(toDate(hour, {tz:String})) AS local_day, toString(sum(cost)) AS day_cost`,
-    'FROM {db:Identifier}.usage_hourly_costs_v1',
+    `FROM {db:Identifier}.${rollupView(by ? [by] : [])}`,
     `WHERE ${RANGE} AND ${request.scope.sql}`,
     'GROUP BY group_key, local_day',
     'ORDER BY group_key, local_day',

@@ -6,7 +6,7 @@ import type { ScopeCondition } from './environment-scope.ts';
 /**
  * SQL for the direct costs of a chargeback: per owner (team, cost center,
  * tenant or feature; '' = unattributed), effective and list cost, requests and
- * unpriced requests over [from, to). Reads the hourly rollup when the range is
+ * unpriced requests over [from, to). Reads the hourly owner rollup when the range is
  * whole hours (a month in UTC or any whole-hour zone), the events otherwise.
  */
 
@@ -28,7 +28,8 @@ export function buildChargebackQuery(request: ChargebackRequest): BuiltQuery {
     // Aliases unlike any column name: a ClickHouse alias shadows the column it is named after.
     `SELECT ${column} AS owner_key, toString(${measure('cost')}) AS direct_cost, toString(${measure('list_cost')}) AS direct_list_cost,`,
     `  ${events} AS total_events, ${rollup ? 'sum(unpriced_events)' : "sumIf(sign, cost_status = 'unpriced')"} AS total_unpriced_events`,
-    rollup ? 'FROM {db:Identifier}.usage_hourly_costs_v1' : 'FROM {db:Identifier}.usage_costs_v1',
+    // Owners are team, cost center, tenant or feature: the rollup without users keeps them all.
+    rollup ? 'FROM {db:Identifier}.usage_hourly_owner_costs_v1' : 'FROM {db:Identifier}.usage_costs_v1',
     rollup
       ? "WHERE hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}"
       : "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",

@@ -72,18 +72,33 @@ export interface BuiltQuery {
   readonly params: Record<string, unknown>;
 }
 
-/** Dimensions the hourly rollup (usage_hourly_v1, sql/004) keeps (no tags, keys or gateways). */
+/** Dimensions the hourly rollup with users (usage_hourly_v1, sql/004) keeps (no tags, keys or gateways). */
 export const ROLLUP_DIMENSIONS: readonly ReportDimension[] = ['tenant_id', 'cost_center', 'team', 'feature', 'environment', 'model', 'provider', 'user_id'];
+/** Dimensions the hourly owner rollup (usage_hourly_owner_v1, sql/006) keeps: the same without the user. */
+export const OWNER_ROLLUP_DIMENSIONS: readonly ReportDimension[] = ROLLUP_DIMENSIONS.filter((dimension) => dimension !== 'user_id');
+
+/**
+ * The smallest hourly rollup (its view of the runs in force) that keeps every
+ * dimension a report groups or filters by; null when only the events do.
+ * Row-access and environment conditions name team, tenant_id and environment,
+ * which both rollups keep.
+ */
+export function rollupView(dimensions: readonly ReportDimension[]): string | null {
+  if (dimensions.every((dimension) => OWNER_ROLLUP_DIMENSIONS.includes(dimension))) return 'usage_hourly_owner_costs_v1';
+  if (dimensions.every((dimension) => ROLLUP_DIMENSIONS.includes(dimension))) return 'usage_hourly_costs_v1';
+  return null;
+}
 const HOUR_MS = 60 * 60 * 1000;
 
 /**
  * Whether the hourly rollup answers the request exactly: every dimension is
  * one it keeps and the range is whole UTC hours. Otherwise the events are read.
  */
-export function rollupAnswers(request: CostReportRequest): boolean {
+export function rollupAnswers(request: CostReportRequest): string | null {
   const periodsFitHours = request.granularity === undefined || request.granularity === 'hour' || (request.wholeHourZone ?? (request.timezone ?? 'UTC') === 'UTC');
   const filtered = Object.keys(request.filters ?? {}) as ReportDimension[];
-  return request.from % HOUR_MS === 0 && request.to % HOUR_MS === 0 && periodsFitHours && [...request.groupBy, ...filtered].every((dimension) => ROLLUP_DIMENSIONS.includes(dimension));
+  if (request.from % HOUR_MS !== 0 || request.to % HOUR_MS !== 0 || !periodsFitHours) return null;
+  return rollupView([...request.groupBy, ...filtered]);
 }
 
 export function buildCostReportQuery(request: CostReportRequest): BuiltQuery {
@@ -114,7 +129,7 @@ export function buildCostReportQuery(request: CostReportRequest): BuiltQuery {
   ];
   const sql = [
     `SELECT ${select.join(', ')}`,
-    rollup ? 'FROM {db:Identifier}.usage_hourly_costs_v1' : 'FROM {db:Identifier}.usage_costs_v1',
+    `FROM {db:Identifier}.${rollup ?? 'usage_costs_v1'}`,
     rollup
       ? "WHERE hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}"
       : "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",

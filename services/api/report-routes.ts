@@ -96,14 +96,15 @@ export function dimensionCells(groupBy: readonly string[], row: Readonly<Record<
 }
 
 /**
- * Filters of the cost report: any dimension as a parameter, comma-separated
- * values (team=search,ads; tag:project=apollo). Other parameters are the
- * report's own and are checked by its schema.
+ * Filters of the cost report: any dimension but environment (the scope, see
+ * environment-scope.ts) as a parameter, comma-separated values (team=search,ads;
+ * tag:project=apollo). Other parameters are the report's own and are checked by its schema.
  */
 const filterParameters = z.record(z.string(), z.unknown()).transform((query, ctx) => {
   const filters: Partial<Record<ReportDimension, string[]>> = {};
   for (const [key, value] of Object.entries(query)) {
-    if (!(COST_DIMENSIONS as readonly string[]).includes(key) && !isTagDimension(key)) continue;
+    // environment is the report's scope parameter (normalized, 'all'), not a filter.
+    if (key === 'environment' || (!(COST_DIMENSIONS as readonly string[]).includes(key) && !isTagDimension(key))) continue;
     if (isTagDimension(key) && !TAG_KEY_PATTERN.test(key.slice(4))) {
       ctx.addIssue({ code: 'custom', path: [key], message: 'must be tag:<key>, the key starting with a letter' });
       continue;

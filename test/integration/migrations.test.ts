@@ -68,6 +68,10 @@ describe('migrations', () => {
     const { rollup, recomputed } = await rollupAndRecomputation(clickhouse);
     expect(rollup.map((r) => [r['team'], r['total_cost'], r['total_events']])).toEqual([['alpha', '0.75', '2'], ['beta', '0.125', '1']]);
     expect(rollup).toEqual(recomputed);
+    // The owner rollup (migration 6) holds them too, without the user.
+    const owners = await rollupAndRecomputation(clickhouse, 'usage_hourly_owner_costs_v1');
+    expect(owners.rollup.length).toBeGreaterThan(0);
+    expect(owners.rollup).toEqual(owners.recomputed);
   });
 
   it('serves the FinOps views from the rows in force', async () => {

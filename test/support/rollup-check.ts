@@ -10,7 +10,11 @@ const row = z.record(z.string(), z.string());
  * rows in force, each grouped by hour and every rollup dimension, as text
  * (exact decimals). Equal when the rollup is right; both empty says nothing.
  */
-export async function rollupAndRecomputation(clickhouse: ClickHouse): Promise<{ rollup: Record<string, string>[]; recomputed: Record<string, string>[] }> {
+export async function rollupAndRecomputation(
+  clickhouse: ClickHouse,
+  view: 'usage_hourly_costs_v1' | 'usage_hourly_owner_costs_v1' = 'usage_hourly_costs_v1',
+): Promise<{ rollup: Record<string, string>[]; recomputed: Record<string, string>[] }> {
+  const dimensions = view === 'usage_hourly_costs_v1' ? DIMENSIONS : DIMENSIONS.replace(', user_id', '');
   const fromEvents = {
     events: 'sum(sign)',
     error_events: "sumIf(sign, status = 'error')",
@@ -24,12 +28,12 @@ export async function rollupAndRecomputation(clickhouse: ClickHouse): Promise<{ 
     clickhouse.query({
       name,
       // Aliases unlike any column name: a ClickHouse alias shadows the column it is named after.
-      sql: `SELECT toString(${hour}) AS hour_text, ${DIMENSIONS}, ${measures.join(', ')}
-FROM {db:Identifier}.${source} GROUP BY ${hour}, ${DIMENSIONS} HAVING ${measures.length > 0 ? `sum(${name === 'rollup' ? 'events' : 'sign'}) != 0` : '1'} ORDER BY hour_text, ${DIMENSIONS}`,
+      sql: `SELECT toString(${hour}) AS hour_text, ${dimensions}, ${measures.join(', ')}
+FROM {db:Identifier}.${source} GROUP BY ${hour}, ${dimensions} HAVING sum(${name === 'rollup' ? 'events' : 'sign'}) != 0 ORDER BY hour_text, ${dimensions}`,
       schema: row,
     });
   const [rollup, recomputed] = await Promise.all([
-    query('rollup', rollupMeasures, 'usage_hourly_costs_v1', 'hour'),
+    query('rollup', rollupMeasures, view, 'hour'),
     query('recomputed', recomputedMeasures, 'usage_costs_v1', 'toStartOfHour(occurred_at)'),
   ]);
   return { rollup, recomputed };

@@ -66,9 +66,14 @@ describe('buildCostReportQuery', () => {
 
   describe('reading the hourly rollup', () => {
     const WHOLE_HOURS = { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 23, 10) };
-    const ROLLUP_FROM_WHERE = ['FROM {db:Identifier}.usage_hourly_costs_v1', "WHERE hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}", '  AND 1'].join('\n');
+    const ROLLUP_FROM_WHERE = ['FROM {db:Identifier}.usage_hourly_owner_costs_v1', "WHERE hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}", '  AND 1'].join('\n');
 
-    it('reads the rollup, which already holds signed sums, for whole hours and rollup dimensions', () => {
+    it('reads the rollup with users only when a user is asked about', () => {
+      expect(buildCostReportQuery({ ...WHOLE_HOURS, groupBy: ['user_id'], scope: ALL }).sql).toContain('FROM {db:Identifier}.usage_hourly_costs_v1\n');
+      expect(buildCostReportQuery({ ...WHOLE_HOURS, groupBy: ['team'], filters: { user_id: ['u1'] }, scope: ALL }).sql).toContain('FROM {db:Identifier}.usage_hourly_costs_v1\n');
+    });
+
+    it('reads the owner rollup, which already holds signed sums, for whole hours and owner dimensions', () => {
       const built = buildCostReportQuery({ ...WHOLE_HOURS, groupBy: ['team', 'model'], scope: ALL });
       expect(built.sql).toBe(`SELECT team, model, ${ROLLUP_AGGREGATES}\n${ROLLUP_FROM_WHERE}\nGROUP BY team, model\nHAVING sum(events) != 0\nORDER BY sum(cost) DESC, team, model`);
     });
@@ -109,7 +114,7 @@ describe('buildCostReportQuery', () => {
       expect(built.sql).toContain('toUnixTimestamp(toStartOfDay(occurred_at, {tz:String})) AS period_epoch');
       expect(built.sql).toContain('FROM {db:Identifier}.usage_costs_v1');
       // Hourly periods still fit the rollup in any zone: an hour is an hour.
-      expect(buildCostReportQuery({ ...WHOLE_HOURS, groupBy: [], scope: ALL, granularity: 'hour', timezone: 'Asia/Kolkata', wholeHourZone: false }).sql).toContain('usage_hourly_costs_v1');
+      expect(buildCostReportQuery({ ...WHOLE_HOURS, groupBy: [], scope: ALL, granularity: 'hour', timezone: 'Asia/Kolkata', wholeHourZone: false }).sql).toContain('usage_hourly_owner_costs_v1');
     });
 
     it('binds no time zone for totals', () => {
@@ -130,7 +135,7 @@ describe('buildCostReportQuery', () => {
 
     it('filters with bound value lists, on the rollup when every filter is a rollup dimension', () => {
       const built = buildCostReportQuery({ ...WHOLE_HOURS, groupBy: ['model'], filters: { team: ['search', 'ads'], environment: ['prod'] }, scope: ALL });
-      expect(built.sql).toContain('FROM {db:Identifier}.usage_hourly_costs_v1');
+      expect(built.sql).toContain('FROM {db:Identifier}.usage_hourly_owner_costs_v1');
       expect(built.sql).toContain('  AND team IN {filter_values_0:Array(String)}\n  AND environment IN {filter_values_1:Array(String)}');
       expect(built.params).toMatchObject({ filter_values_0: ['search', 'ads'], filter_values_1: ['prod'] });
     });

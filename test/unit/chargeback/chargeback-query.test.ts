@@ -11,7 +11,7 @@ describe('buildChargebackQuery', () => {
       [
         'SELECT tenant_id AS owner_key, toString(sum(cost)) AS direct_cost, toString(sum(list_cost)) AS direct_list_cost,',
         '  sum(events) AS total_events, sum(unpriced_events) AS total_unpriced_events',
-        'FROM {db:Identifier}.usage_hourly_costs_v1',
+        'FROM {db:Identifier}.usage_hourly_owner_costs_v1',
         "WHERE hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}",
         '  AND 1',
         'GROUP BY owner_key',
