@@ -3,6 +3,7 @@ import { buildHttpServer, type ReadinessCheck } from '../api/http-server.ts';
 import { registerReportRoutes } from '../api/report-routes.ts';
 import { registerPricingRoutes } from '../api/pricing-routes.ts';
 import { registerAttributionRoutes } from '../api/attribution-routes.ts';
+import { registerExportRoutes } from '../api/export-routes.ts';
 import { registerRestatementRoutes } from '../api/restatement-routes.ts';
 import { registerChargebackRoutes } from '../api/chargeback-routes.ts';
 import { registerAnalysisRoutes } from '../api/analysis-routes.ts';
@@ -112,6 +113,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   if (services.has('api') && clickhouse) registerChargebackRoutes(app, { clickhouse, policy, allocation: new AllocationSource(config.allocationFile, log) });
   if (services.has('api') && pricing) registerPricingRoutes(app, { pricing });
   if (services.has('api')) registerAttributionRoutes(app, { policy, clickhouse });
+  if (services.has('api') && clickhouse) registerExportRoutes(app, { clickhouse, policy });
   if (services.has('api') && clickhouse && pricing) registerRestatementRoutes(app, { clickhouse, pricing, policy, log: log.child({ component: 'restatement' }) });
 
   // Intake stops first; consumers finish (and the sink flushes) their batch in hand; clients
