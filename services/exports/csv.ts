@@ -6,12 +6,23 @@
  */
 
 const NEEDS_QUOTES = /[",\r\n]/;
+/** Text a spreadsheet would run as a formula (=, +, -, @, tab, CR at the start). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** A plain decimal number, which starts with '-' when negative and must stay a number. */
+const PLAIN_NUMBER = /^-?\d+(?:\.\d+)?$/;
 
 export type CsvValue = string | number | null;
 
+/**
+ * One field. Text that a spreadsheet would take for a formula (a tag value of
+ * "=HYPERLINK(...)", say) gets a leading apostrophe, the spreadsheets' own
+ * "this is text" mark, so opening an export never runs what a gateway sent;
+ * numbers, negative ones included, are written as they are.
+ */
 export function csvField(value: CsvValue): string {
   if (value === null) return '';
-  const text = String(value);
+  let text = String(value);
+  if (typeof value === 'string' && FORMULA_START.test(text) && !PLAIN_NUMBER.test(text)) text = `'${text}`;
   return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

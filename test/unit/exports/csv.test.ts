@@ -21,6 +21,20 @@ describe('CSV fields (RFC 4180)', () => {
     expect(csvField(value)).toBe(written);
   });
 
+  it.each<[string | number, string]>([
+    ['=HYPERLINK("http://x","y")', `"'=HYPERLINK(""http://x"",""y"")"`],
+    ['+1+2', "'+1+2"],
+    ['@SUM(A1)', "'@SUM(A1)"],
+    ['-cmd', "'-cmd"],
+    ['\tindent', "'\tindent"],
+    // Numbers stay numbers, negative ones included.
+    ['-0.3', '-0.3'],
+    ['-12', '-12'],
+    [-5, '-5'],
+  ])('keeps a spreadsheet from running %j as a formula', (value, written) => {
+    expect(csvField(value)).toBe(written);
+  });
+
   it('ends every record with CRLF', () => {
     expect(csvRecord(['a', null, 'b,c', 1])).toBe('a,,"b,c",1\r\n');
   });
