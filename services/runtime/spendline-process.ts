@@ -7,6 +7,9 @@ import { registerExportRoutes } from '../api/export-routes.ts';
 import { registerRestatementRoutes } from '../api/restatement-routes.ts';
 import { registerChargebackRoutes } from '../api/chargeback-routes.ts';
 import { registerAnalysisRoutes } from '../api/analysis-routes.ts';
+import { registerBudgetRoutes } from '../api/budget-routes.ts';
+import { BudgetEvaluator } from '../budgets/budget-evaluator.ts';
+import { BudgetStore } from '../budgets/budget-store.ts';
 import { AllocationSource } from '../chargeback/allocation-rules.ts';
 import { PolicySource } from '../attribution/policy-source.ts';
 import { BearerTokens } from '../auth/bearer-tokens.ts';
@@ -110,6 +113,10 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   if (publisher) registerIngestRoutes(app, { publisher, policy, config: config.ingest, metrics });
   if (services.has('api') && clickhouse) registerReportRoutes(app, { clickhouse, policy });
   if (services.has('api') && clickhouse) registerAnalysisRoutes(app, { clickhouse, policy });
+  if (services.has('api') && clickhouse) {
+    const store = new BudgetStore(clickhouse);
+    registerBudgetRoutes(app, { store, evaluator: new BudgetEvaluator(store, clickhouse), policy });
+  }
   if (services.has('api') && clickhouse) registerChargebackRoutes(app, { clickhouse, policy, allocation: new AllocationSource(config.allocationFile, log) });
   if (services.has('api') && pricing) registerPricingRoutes(app, { pricing });
   if (services.has('api')) registerAttributionRoutes(app, { policy, clickhouse });
