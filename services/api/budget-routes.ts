@@ -5,6 +5,7 @@ import type { PolicySource } from '../attribution/policy-source.ts';
 import { budgetDefinition } from '../budgets/budget.ts';
 import type { BudgetEvaluator, EvaluatedBudget } from '../budgets/budget-evaluator.ts';
 import { BudgetVersionConflict, type BudgetStore } from '../budgets/budget-store.ts';
+import type { AlertStore } from '../alerts/alert-store.ts';
 import { validate } from '../validation/issues.ts';
 import { COST_DIMENSIONS, isTagDimension } from './cost-report-query.ts';
 import { HttpError, invalidRequest } from './http-errors.ts';
@@ -22,7 +23,7 @@ const statusQuery = z.record(z.string(), z.unknown()).transform((query) =>
  * who made it), read with where each stands (reader), and the enforcement
  * decision a gateway asks for before a call (ingest role: the gateway's token).
  */
-export function registerBudgetRoutes(app: FastifyInstance, deps: { store: BudgetStore; evaluator: BudgetEvaluator; policy: PolicySource }): void {
+export function registerBudgetRoutes(app: FastifyInstance, deps: { store: BudgetStore; evaluator: BudgetEvaluator; alerts: AlertStore; policy: PolicySource }): void {
   const { store, evaluator } = deps;
   const describe = ({ version, budget, evaluation }: EvaluatedBudget) => ({ ...budget, version: version.version, changed_at: version.changed_at, changed_by: version.actor, status: evaluation });
 
@@ -78,6 +79,15 @@ export function registerBudgetRoutes(app: FastifyInstance, deps: { store: Budget
     const found = (await evaluator.all()).find(({ budget }) => budget.id === request.params.id);
     if (!found) throw new HttpError(404, 'not_found', `no budget ${request.params.id}`);
     return describe(found);
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/budgets/:id/alerts', { config: { role: 'reader', docs: { tag: 'budgets', summary: "A budget's alert history (firing, resolved), latest first, with each channel's delivery" } } }, async (request) => {
+    const alerts = await deps.alerts.history(request.params.id);
+    const deliveries = await deps.alerts.deliveries([...new Set(alerts.map((alert) => alert.alert_id))]);
+    return {
+      budget_id: request.params.id,
+      alerts: alerts.map((alert) => ({ ...alert, occurred_at: new Date(alert.occurred_at).toISOString(), deliveries: deliveries.filter((d) => d.alert_id === alert.alert_id && d.state === alert.state) })),
+    };
   });
 
   app.get<{ Params: { id: string } }>('/v1/budgets/:id/history', { config: { role: 'reader', docs: { tag: 'budgets', summary: 'Every version of a budget: what changed, who changed it, when', errors: { 404: 'No such budget, ever' } } } }, async (request) => {

@@ -92,6 +92,12 @@ const envSchema = z.object({
   /** Shared-cost allocation rules for chargeback (JSON; see README.md, Chargeback), reloaded when they change. Unset: nothing shared. */
   SPENDLINE_ALLOCATION_FILE: z.string().min(1).optional(),
 
+  /** Notification channels for alerts (JSON; see README.md, Budgets). Unset: alerts are recorded, nobody is told. */
+  SPENDLINE_CHANNELS_FILE: z.string().min(1).optional(),
+  /** When budgets are evaluated and their alerts published: a node-cron expression with seconds. */
+  BUDGET_EVALUATION_SCHEDULE: z.string().min(1).default('*/10 * * * * *'),
+  NOTIFIER_GROUP_ID: z.string().min(1).default('spendline-notifier'),
+
   ENRICHER_GROUP_ID: z.string().min(1).default('spendline-enricher'),
   SINK_GROUP_ID: z.string().min(1).default('spendline-sink'),
   /** Most rows in one ClickHouse insert. */
@@ -162,6 +168,12 @@ export interface SpendlineConfig {
   readonly attributionPolicyFile: string | null;
   /** Shared-cost allocation file; null: nothing is shared. */
   readonly allocationFile: string | null;
+  readonly alerts: {
+    /** Notification channels file; null: none. */
+    readonly channelsFile: string | null;
+    readonly evaluationSchedule: string;
+    readonly notifierGroupId: string;
+  };
   readonly dataDir: string;
   readonly kafka: KafkaConfig;
   readonly clickhouse: ClickHouseConfig;
@@ -192,6 +204,11 @@ export function loadConfig(env: Record<string, string | undefined>): Validated<S
       },
       attributionPolicyFile: e.SPENDLINE_ATTRIBUTION_POLICY ? resolve(e.SPENDLINE_ATTRIBUTION_POLICY) : null,
       allocationFile: e.SPENDLINE_ALLOCATION_FILE ? resolve(e.SPENDLINE_ALLOCATION_FILE) : null,
+      alerts: {
+        channelsFile: e.SPENDLINE_CHANNELS_FILE ? resolve(e.SPENDLINE_CHANNELS_FILE) : null,
+        evaluationSchedule: e.BUDGET_EVALUATION_SCHEDULE,
+        notifierGroupId: e.NOTIFIER_GROUP_ID,
+      },
       kafka: {
         brokers: e.KAFKA_BROKERS && e.KAFKA_BROKERS.length > 0 ? e.KAFKA_BROKERS : null,
         clientId: e.KAFKA_CLIENT_ID,

@@ -3,4 +3,5 @@ export const SCHEMA_NAMES = {
   usageEvent: 'dev.spendline.usage.UsageEvent',
   enrichedUsageEvent: 'dev.spendline.usage.EnrichedUsageEvent',
   deadLetter: 'dev.spendline.dlq.DeadLetter',
+  alert: 'dev.spendline.alerts.Alert',
 } as const;

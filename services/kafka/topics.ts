@@ -6,6 +6,8 @@ export interface Topics {
   readonly raw: string;
   readonly enriched: string;
   readonly dlq: string;
+  /** Alert state changes (budgets now, detectors later), keyed by alert id. */
+  readonly alerts: string;
 }
 
 export function topicNames(prefix: string): Topics {
@@ -13,6 +15,7 @@ export function topicNames(prefix: string): Topics {
     raw: `${prefix}usage.raw.v1`,
     enriched: `${prefix}usage.enriched.v1`,
     dlq: `${prefix}usage.dlq.v1`,
+    alerts: `${prefix}alerts.v1`,
   };
 }
 
@@ -51,6 +54,7 @@ async function createMissingTopics(admin: Admin, topics: Topics, layout: TopicLa
     { topic: topics.raw, retentionMs: 7 * dayMs },
     { topic: topics.enriched, retentionMs: 7 * dayMs },
     { topic: topics.dlq, retentionMs: 30 * dayMs },
+    { topic: topics.alerts, retentionMs: 30 * dayMs },
   ].filter(({ topic }) => !existing.has(topic));
   if (wanted.length === 0) return [];
   // kafkajs speaks CreateTopics v3, which predates "-1 = broker default", so the factor is chosen here.

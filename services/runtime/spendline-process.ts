@@ -10,6 +10,10 @@ import { registerAnalysisRoutes } from '../api/analysis-routes.ts';
 import { registerBudgetRoutes } from '../api/budget-routes.ts';
 import { BudgetEvaluator } from '../budgets/budget-evaluator.ts';
 import { BudgetStore } from '../budgets/budget-store.ts';
+import { AlertNotifier } from '../alerts/alert-notifier.ts';
+import { AlertStore } from '../alerts/alert-store.ts';
+import { BudgetAlertPublisher } from '../alerts/budget-alert-publisher.ts';
+import { loadChannels } from '../alerts/channels.ts';
 import { AllocationSource } from '../chargeback/allocation-rules.ts';
 import { PolicySource } from '../attribution/policy-source.ts';
 import { BearerTokens } from '../auth/bearer-tokens.ts';
@@ -102,6 +106,18 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     : null;
   const enricher = services.has('enricher') && pricing ? new Enricher({ kafka, topics, groupId: config.enricher.groupId, registry, pricing, attribution: policy, log, metrics, onFatal }) : null;
   const sink = services.has('sink') && clickhouse ? new Sink({ kafka, clickhouse, topics, registry, config: config.sink, log, metrics, onFatal }) : null;
+  // Budgets live with the API (they need ClickHouse): the evaluation schedule publishes alert changes, the notifier tells the channels.
+  const budgets = services.has('api') && clickhouse ? new BudgetStore(clickhouse) : null;
+  const evaluator = budgets && clickhouse ? new BudgetEvaluator(budgets, clickhouse) : null;
+  const alertStore = clickhouse && evaluator ? new AlertStore(clickhouse) : null;
+  const alertProducer = alertStore ? new SerialProducer(kafka) : null;
+  const alertPublisher =
+    evaluator && alertStore && alertProducer
+      ? new BudgetAlertPublisher({ evaluator, store: alertStore, producer: alertProducer, registry, topic: topics.alerts, schedule: config.alerts.evaluationSchedule, log })
+      : null;
+  const notifier = alertStore
+    ? new AlertNotifier({ kafka, topic: topics.alerts, groupId: config.alerts.notifierGroupId, registry, store: alertStore, channels: loadChannels(config.alerts.channelsFile), log, metrics, onFatal })
+    : null;
 
   const readiness: ReadinessCheck[] = [
     ...(publisher ? [{ name: 'kafka_producer', check: () => publisher.connected }] : []),
@@ -113,10 +129,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   if (publisher) registerIngestRoutes(app, { publisher, policy, config: config.ingest, metrics });
   if (services.has('api') && clickhouse) registerReportRoutes(app, { clickhouse, policy });
   if (services.has('api') && clickhouse) registerAnalysisRoutes(app, { clickhouse, policy });
-  if (services.has('api') && clickhouse) {
-    const store = new BudgetStore(clickhouse);
-    registerBudgetRoutes(app, { store, evaluator: new BudgetEvaluator(store, clickhouse), policy });
-  }
+  if (budgets && evaluator && alertStore) registerBudgetRoutes(app, { store: budgets, evaluator, alerts: alertStore, policy });
   if (services.has('api') && clickhouse) registerChargebackRoutes(app, { clickhouse, policy, allocation: new AllocationSource(config.allocationFile, log) });
   if (services.has('api') && pricing) registerPricingRoutes(app, { pricing });
   if (services.has('api')) registerAttributionRoutes(app, { policy, clickhouse });
@@ -131,6 +144,9 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
       ['ingest', publisher ? () => publisher.close() : undefined],
       ['enricher', enricher ? () => enricher.stop() : undefined],
       ['sink', sink ? () => sink.stop() : undefined],
+      ['budget alerts', alertPublisher ? () => alertPublisher.stop() : undefined],
+      ['notifier', notifier ? () => notifier.stop() : undefined],
+      ['alert producer', alertProducer ? () => alertProducer.close() : undefined],
       ['clickhouse', clickhouse ? () => clickhouse.close() : undefined],
     ];
     let failed: unknown = null;
@@ -153,6 +169,9 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     }
     await enricher?.start();
     await sink?.start();
+    await alertProducer?.connect();
+    await notifier?.start();
+    alertPublisher?.start();
     url = await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     await stopAll().catch((stopErr: unknown) => log.error({ err: stopErr }, 'cleanup after a failed start failed'));

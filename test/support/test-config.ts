@@ -38,6 +38,7 @@ export function testConfig(brokers: readonly string[], overrides: Record<string,
     SPENDLINE_INGEST_TOKENS: TEST_TOKENS.ingest,
     ENRICHER_GROUP_ID: `t${suffix}-enricher`,
     SINK_GROUP_ID: `t${suffix}-sink`,
+    NOTIFIER_GROUP_ID: `t${suffix}-notifier`,
     SINK_MAX_WAIT_MS: '100',
     ...overrides,
   });

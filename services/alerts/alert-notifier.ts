@@ -1,0 +1,75 @@
+import type { Kafka } from 'kafkajs';
+import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
+import { SCHEMA_NAMES } from '../events/schema-names.ts';
+import { BatchConsumer, type BatchContext, type KafkaMessage } from '../kafka/batch-consumer.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { AlertStore } from './alert-store.ts';
+import type { AlertEvent } from './budget-alerts.ts';
+import type { Channel } from './channels.ts';
+import { deliverAlert, type DeliveryOptions } from './delivery.ts';
+
+export interface AlertNotifierOptions {
+  readonly kafka: Kafka;
+  readonly topic: string;
+  readonly groupId: string;
+  readonly registry: AvroSchemaRegistry;
+  readonly store: AlertStore;
+  readonly channels: ReadonlyMap<string, Channel>;
+  readonly delivery?: DeliveryOptions;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly onFatal?: (err: Error) => void;
+}
+
+/**
+ * alerts.v1 → notification channels, each alert state once. Messages are keyed
+ * by alert id, so every copy of an alert is in one partition and handled by one
+ * notifier at a time; a state already recorded (published twice by two
+ * evaluators, or again after a restart) is skipped. A new state is delivered to
+ * its channels, then recorded with its delivery log, then the offset is
+ * committed: a crash in between delivers it again (receivers deduplicate by
+ * alert id — PagerDuty's dedup key), never loses it.
+ */
+export class AlertNotifier {
+  readonly #options: AlertNotifierOptions;
+  readonly #consumer: BatchConsumer;
+  readonly #log: Logger;
+
+  constructor(options: AlertNotifierOptions) {
+    this.#options = options;
+    this.#log = options.log.child({ component: 'notifier' });
+    this.#consumer = new BatchConsumer(options.kafka, { groupId: options.groupId, topic: options.topic, handle: (messages, context) => this.#handle(messages, context), concurrency: 3, onFatal: options.onFatal }, this.#log, options.metrics);
+  }
+
+  get ready(): boolean {
+    return this.#consumer.ready;
+  }
+
+  start(): Promise<void> {
+    return this.#consumer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#consumer.stop();
+  }
+
+  async #handle(messages: readonly KafkaMessage[], context: BatchContext): Promise<void> {
+    const { registry, store, channels } = this.#options;
+    const alerts: AlertEvent[] = [];
+    for (const message of messages) {
+      const decoded = message.value ? registry.decode<AlertEvent>(SCHEMA_NAMES.alert, message.value) : { ok: false as const, reason: 'message has no value' };
+      if (decoded.ok) alerts.push(decoded.value);
+      else this.#log.error({ partition: context.partition, offset: message.offset, reason: decoded.reason }, 'undecodable alert skipped');
+    }
+    const known = new Map((await store.latest({ ids: [...new Set(alerts.map((alert) => alert.alert_id))] })).map((alert) => [alert.alert_id, alert.state]));
+    for (const alert of alerts) {
+      if (known.get(alert.alert_id) === alert.state) continue;
+      const deliveries = await deliverAlert(alert, channels, this.#options.delivery);
+      await store.record([alert], deliveries);
+      known.set(alert.alert_id, alert.state);
+      this.#log.info({ alertId: alert.alert_id, state: alert.state, deliveries: deliveries.map((d) => `${d.channel}:${d.outcome}`) }, 'alert notified');
+      await context.heartbeat();
+    }
+  }
+}
