@@ -24,14 +24,14 @@ export interface EnforcementDecision {
  * every call costs no query.
  */
 export class BudgetEvaluator {
-  readonly #store: BudgetStore;
+  readonly store: BudgetStore;
   readonly #clickhouse: ClickHouse;
   readonly #maxAgeMs: number;
   #cached: { at: number; budgets: EvaluatedBudget[] } | null = null;
   #pending: Promise<EvaluatedBudget[]> | null = null;
 
   constructor(store: BudgetStore, clickhouse: ClickHouse, maxAgeMs = 5_000) {
-    this.#store = store;
+    this.store = store;
     this.#clickhouse = clickhouse;
     this.#maxAgeMs = maxAgeMs;
   }
@@ -45,7 +45,7 @@ export class BudgetEvaluator {
     if (this.#cached && now - this.#cached.at < this.#maxAgeMs) return this.#cached.budgets;
     this.#pending ??= (async () => {
       try {
-        const versions = await this.#store.list();
+        const versions = await this.store.list();
         const budgets = await Promise.all(
           versions.map(async (version) => ({ version, budget: version.definition!, evaluation: await evaluateBudget(this.#clickhouse, version.definition!, now) })),
         );

@@ -94,6 +94,8 @@ const envSchema = z.object({
 
   /** Notification channels for alerts (JSON; see README.md, Budgets). Unset: alerts are recorded, nobody is told. */
   SPENDLINE_CHANNELS_FILE: z.string().min(1).optional(),
+  /** Budgets as code (JSON {"budgets": [...]}), synced into the stored budgets when it changes. Unset: budgets come from the API only. */
+  SPENDLINE_BUDGETS_FILE: z.string().min(1).optional(),
   /** When budgets are evaluated and their alerts published: a node-cron expression with seconds. */
   BUDGET_EVALUATION_SCHEDULE: z.string().min(1).default('*/10 * * * * *'),
   NOTIFIER_GROUP_ID: z.string().min(1).default('spendline-notifier'),
@@ -173,6 +175,8 @@ export interface SpendlineConfig {
     readonly channelsFile: string | null;
     readonly evaluationSchedule: string;
     readonly notifierGroupId: string;
+    /** Budgets file; null: none. */
+    readonly budgetsFile: string | null;
   };
   readonly dataDir: string;
   readonly kafka: KafkaConfig;
@@ -208,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined>): Validated<S
         channelsFile: e.SPENDLINE_CHANNELS_FILE ? resolve(e.SPENDLINE_CHANNELS_FILE) : null,
         evaluationSchedule: e.BUDGET_EVALUATION_SCHEDULE,
         notifierGroupId: e.NOTIFIER_GROUP_ID,
+        budgetsFile: e.SPENDLINE_BUDGETS_FILE ? resolve(e.SPENDLINE_BUDGETS_FILE) : null,
       },
       kafka: {
         brokers: e.KAFKA_BROKERS && e.KAFKA_BROKERS.length > 0 ? e.KAFKA_BROKERS : null,

@@ -4,4 +4,5 @@ export const SCHEMA_NAMES = {
   enrichedUsageEvent: 'dev.spendline.usage.EnrichedUsageEvent',
   deadLetter: 'dev.spendline.dlq.DeadLetter',
   alert: 'dev.spendline.alerts.Alert',
+  budgetStatus: 'dev.spendline.budgets.BudgetStatus',
 } as const;

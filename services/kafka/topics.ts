@@ -8,6 +8,8 @@ export interface Topics {
   readonly dlq: string;
   /** Alert state changes (budgets now, detectors later), keyed by alert id. */
   readonly alerts: string;
+  /** Where each budget stands, compacted: a gateway reads the latest per budget instead of polling. */
+  readonly budgetStatus: string;
 }
 
 export function topicNames(prefix: string): Topics {
@@ -16,6 +18,7 @@ export function topicNames(prefix: string): Topics {
     enriched: `${prefix}usage.enriched.v1`,
     dlq: `${prefix}usage.dlq.v1`,
     alerts: `${prefix}alerts.v1`,
+    budgetStatus: `${prefix}budget.status.v1`,
   };
 }
 
@@ -32,7 +35,8 @@ const ENSURE_ATTEMPTS = 5;
  * Creates the pipeline topics that do not exist yet; existing topics are left
  * as they are (partitions are never changed behind an operator's back).
  * Keys are event ids, so retention-based deletion is right; the DLQ keeps
- * messages for 30 days so someone can look at them. A broker may answer "does
+ * messages for 30 days so someone can look at them; budget statuses are
+ * compacted (the latest per budget stays). A broker may answer "does
  * not host this topic-partition" while a topic it just created propagates:
  * such retriable errors are tried again (only what is still missing is created).
  */
@@ -50,23 +54,25 @@ export async function ensureTopics(admin: Admin, topics: Topics, layout: TopicLa
 async function createMissingTopics(admin: Admin, topics: Topics, layout: TopicLayout): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const dayMs = 24 * 60 * 60 * 1000;
-  const wanted = [
+  const wanted: { topic: string; retentionMs: number; compact?: boolean }[] = [
     { topic: topics.raw, retentionMs: 7 * dayMs },
     { topic: topics.enriched, retentionMs: 7 * dayMs },
     { topic: topics.dlq, retentionMs: 30 * dayMs },
     { topic: topics.alerts, retentionMs: 30 * dayMs },
+    { topic: topics.budgetStatus, retentionMs: 0, compact: true },
   ].filter(({ topic }) => !existing.has(topic));
   if (wanted.length === 0) return [];
   // kafkajs speaks CreateTopics v3, which predates "-1 = broker default", so the factor is chosen here.
   const replicationFactor = layout.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
   await admin.createTopics({
     waitForLeaders: true,
-    topics: wanted.map(({ topic, retentionMs }) => ({
+    topics: wanted.map(({ topic, retentionMs, compact }) => ({
       topic,
       numPartitions: layout.partitions,
       replicationFactor,
       configEntries: [
-        { name: 'retention.ms', value: String(retentionMs) },
+        // A compacted topic keeps the latest message per key for good; the others expire.
+        ...(compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [{ name: 'retention.ms', value: String(retentionMs) }]),
         // With acks=all, a write is durable only once it reached this many replicas.
         ...(replicationFactor >= 3 ? [{ name: 'min.insync.replicas', value: '2' }] : []),
       ],

@@ -14,6 +14,7 @@ import { AlertNotifier } from '../alerts/alert-notifier.ts';
 import { AlertStore } from '../alerts/alert-store.ts';
 import { BudgetAlertPublisher } from '../alerts/budget-alert-publisher.ts';
 import { loadChannels } from '../alerts/channels.ts';
+import { BudgetFile, syncBudgetFile } from '../budgets/budget-file.ts';
 import { AllocationSource } from '../chargeback/allocation-rules.ts';
 import { PolicySource } from '../attribution/policy-source.ts';
 import { BearerTokens } from '../auth/bearer-tokens.ts';
@@ -111,9 +112,10 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   const evaluator = budgets && clickhouse ? new BudgetEvaluator(budgets, clickhouse) : null;
   const alertStore = clickhouse && evaluator ? new AlertStore(clickhouse) : null;
   const alertProducer = alertStore ? new SerialProducer(kafka) : null;
+  const budgetFile = budgets && config.alerts.budgetsFile ? new BudgetFile(config.alerts.budgetsFile, log) : null;
   const alertPublisher =
     evaluator && alertStore && alertProducer
-      ? new BudgetAlertPublisher({ evaluator, store: alertStore, producer: alertProducer, registry, topic: topics.alerts, schedule: config.alerts.evaluationSchedule, log })
+      ? new BudgetAlertPublisher({ evaluator, store: alertStore, producer: alertProducer, registry, topic: topics.alerts, statusTopic: topics.budgetStatus, budgetFile, schedule: config.alerts.evaluationSchedule, log })
       : null;
   const notifier = alertStore
     ? new AlertNotifier({ kafka, topic: topics.alerts, groupId: config.alerts.notifierGroupId, registry, store: alertStore, channels: loadChannels(config.alerts.channelsFile), log, metrics, onFatal })
@@ -169,6 +171,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     }
     await enricher?.start();
     await sink?.start();
+    if (budgets && budgetFile) await syncBudgetFile(budgets, budgetFile.current(), budgetFile.file);
     await alertProducer?.connect();
     await notifier?.start();
     alertPublisher?.start();

@@ -1,6 +1,16 @@
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { BudgetFile, syncBudgetFile } from '../../services/budgets/budget-file.ts';
+import { BudgetStore } from '../../services/budgets/budget-store.ts';
 import type { SpendlineConfig } from '../../services/config/config.ts';
+import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
+import { SCHEMA_NAMES } from '../../services/events/schema-names.ts';
+import { createKafka } from '../../services/kafka/kafka-client.ts';
+import { topicNames } from '../../services/kafka/topics.ts';
 import { createLogger } from '../../services/logging/logger.ts';
+import { SCHEMAS_DIR } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
 import { usageEventJson } from '../support/usage-events.ts';
@@ -24,7 +34,7 @@ const spend = (id: string, team: string, millions: number, overrides: Record<str
   usageEventJson({ event_id: id, team, environment: 'prod', occurred_at: thisMonth(1, 0), input_tokens: millions * 1_000_000, output_tokens: 0, ...overrides });
 
 beforeAll(async () => {
-  config = testConfig(brokers());
+  config = testConfig(brokers(), { BUDGET_EVALUATION_SCHEDULE: '* * * * * *' });
   running = await startProcess({ config, services: new Set(['ingest', 'enricher', 'sink', 'api']), brokers: brokers(), log, processMetrics: false });
 });
 
@@ -86,6 +96,24 @@ describe('budgets', () => {
     }, { what: 'the decision to turn to block' });
     expect(blocked).toEqual({ decision: 'block', model: null, budgets: [{ id: 'search-prod', state: 'breached', used: '1.05', action: 'block' }] });
     expect(Date.now() - postedAt).toBeLessThan(15_000);
+    // Gateways that follow the compacted budget.status.v1 learn the same within seconds.
+    const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+    const consumer = createKafka({ brokers: brokers(), clientId: 'gateway' }, log).consumer({ groupId: `gateway-${Date.now()}` });
+    const statuses: Record<string, unknown>[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: topicNames(config.kafka.topicPrefix).budgetStatus, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const decoded = message.value ? registry.decode<Record<string, unknown>>(SCHEMA_NAMES.budgetStatus, message.value) : null;
+        if (decoded?.ok) statuses.push(decoded.value);
+      },
+    });
+    try {
+      const streamed = await eventually(async () => statuses.find((status) => status['decision'] === 'block'), { what: 'a block status on budget.status.v1' });
+      expect(streamed).toMatchObject({ budget_id: 'search-prod', state: 'breached', decision: 'block', downgrade_model: null, spent: '1.05', amount: '1', scope: { team: ['search'], environment: ['prod'] } });
+    } finally {
+      await consumer.disconnect();
+    }
     // A call outside the budget's scope is not held back by it.
     expect((await call('GET', '/v1/budgets/status?team=ads&environment=prod', TEST_TOKENS.ingest)).body).toEqual({ decision: 'allow', model: null, budgets: [] });
   });
@@ -113,5 +141,26 @@ describe('budgets', () => {
     expect((await call('GET', '/v1/budgets', TEST_TOKENS.reader)).body.budgets).toEqual([]);
     expect((await call('GET', '/v1/budgets/search-prod', TEST_TOKENS.reader)).status).toBe(404);
     expect((await call('GET', '/v1/budgets/search-prod/history', TEST_TOKENS.reader)).body.versions).toHaveLength(3);
+  });
+
+  it('syncs budgets from a budgets file: creates, leaves alone what matches, updates what changed, as the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spendline-budgets-'));
+    const file = join(dir, 'budgets.json');
+    const write = (amount: string) => writeFileSync(file, JSON.stringify({ budgets: [{ ...SEARCH_BUDGET, id: 'from-file', amount }] }));
+    write('10');
+    const store = new BudgetStore(running.clickhouse!);
+    const budgets = new BudgetFile(file, log, 0);
+    expect(await syncBudgetFile(store, budgets.current(), file)).toEqual(['from-file']);
+    expect(await syncBudgetFile(store, budgets.current(), file)).toEqual([]);
+    write('20');
+    utimesSync(file, new Date(), new Date(Date.now() + 5_000));
+    expect(await syncBudgetFile(store, budgets.refresh(), file)).toEqual(['from-file']);
+    const history = (await call('GET', '/v1/budgets/from-file/history', TEST_TOKENS.reader)).body.versions;
+    expect(history.map((version: { version: number; actor: string; definition: { amount: string } }) => [version.version, version.actor, version.definition.amount])).toEqual([
+      [2, `config-file ${file}`, '20'],
+      [1, `config-file ${file}`, '10'],
+    ]);
+    writeFileSync(file, JSON.stringify({ budgets: [{ ...SEARCH_BUDGET, id: 'from-file', amount: 'lots' }] }));
+    expect(() => new BudgetFile(file, log)).toThrow('invalid budgets file: budgets[0].amount: must be a plain decimal number');
   });
 });

@@ -77,12 +77,12 @@ describe('AvroSchemaRegistry.fromDirectory(schemas/)', () => {
     expect(registry.byFingerprint(known.fingerprint)).toBe(known);
   });
 
-  it('holds the four current schemas and the earlier revisions in schemas/history, and throws for a name it does not define', () => {
+  it('holds the five current schemas and the earlier revisions in schemas/history, and throws for a name it does not define', () => {
     expect(new Set(registry.knownSchemas.map((known) => known.name))).toEqual(
-      new Set([SCHEMA_NAMES.deadLetter, SCHEMA_NAMES.enrichedUsageEvent, SCHEMA_NAMES.usageEvent, SCHEMA_NAMES.alert]),
+      new Set([SCHEMA_NAMES.deadLetter, SCHEMA_NAMES.enrichedUsageEvent, SCHEMA_NAMES.usageEvent, SCHEMA_NAMES.alert, SCHEMA_NAMES.budgetStatus]),
     );
     const history = readdirSync(join(SCHEMAS_DIR, 'history')).filter((file) => file.endsWith('.avsc'));
-    expect(registry.knownSchemas).toHaveLength(4 + history.length);
+    expect(registry.knownSchemas).toHaveLength(5 + history.length);
     expect(() => registry.current('dev.spendline.usage.Nope')).toThrow('no current Avro schema named dev.spendline.usage.Nope');
   });
 
