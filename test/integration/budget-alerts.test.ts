@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AlertStore } from '../../services/alerts/alert-store.ts';
+import { BudgetAlertPublisher } from '../../services/alerts/budget-alert-publisher.ts';
 import { webhookSignature } from '../../services/alerts/channels.ts';
+import { BudgetEvaluator } from '../../services/budgets/budget-evaluator.ts';
+import { BudgetStore } from '../../services/budgets/budget-store.ts';
 import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
 import type { SpendlineConfig } from '../../services/config/config.ts';
 import { SCHEMA_NAMES } from '../../services/events/schema-names.ts';
@@ -107,9 +111,33 @@ describe('budget alerts', () => {
     expect((await call('POST', '/v1/budgets', BUDGET)).status).toBe(201);
     expect((await call('POST', '/v1/events', [spend('al-1', 4)])).status).toBe(200); // 0.6 of 1
     await eventually(async () => (deliveries().length === 2 ? true : undefined), { what: 'the 50 % alert at both receivers' });
+    // A second evaluator on the same data, as another replica would run, evaluating as often as it can meanwhile.
+    const clickhouse = running.clickhouse!;
+    const secondProducer = new SerialProducer(createKafka({ brokers: inject('kafkaBrokers'), clientId: 'second-evaluator' }, log));
+    await secondProducer.connect();
+    const second = new BudgetAlertPublisher({
+      evaluator: new BudgetEvaluator(new BudgetStore(clickhouse), clickhouse, 0),
+      store: new AlertStore(clickhouse),
+      producer: secondProducer,
+      registry: AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR),
+      topic: topicNames(config.kafka.topicPrefix).alerts,
+      statusTopic: topicNames(config.kafka.topicPrefix).budgetStatus,
+      schedule: '* * * * * *',
+      log,
+    });
+    let secondPublished = 0;
     expect((await call('POST', '/v1/events', [spend('al-2', 3)])).status).toBe(200); // 1.05 of 1
-    await eventually(async () => (deliveries().length === 4 ? true : undefined), { what: 'the 100 % alert at both receivers' });
+    await eventually(
+      async () => {
+        secondPublished += await second.tick();
+        return deliveries().length >= 4 ? true : undefined;
+      },
+      { intervalMs: 200, what: 'the 100 % alert at both receivers' },
+    );
+    await secondProducer.close();
     await settle();
+    // Whatever the second evaluator published too (logged for the curious), each state reached each receiver once.
+    log.info({ secondPublished }, 'second evaluator publications');
     expect(deliveries().sort()).toEqual([`pagerduty ${full} trigger`, `pagerduty ${half} trigger`, `webhook ${full} firing`, `webhook ${half} firing`]);
 
     const webhook = received.find(({ path, body }) => path === '/webhook' && JSON.parse(body).alert_id === full)!;
