@@ -1,6 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
+import { deadLetterFor, deadLetterMessage } from '../dlq/dead-letter.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
+import { SerialProducer } from '../kafka/serial-producer.ts';
 import { BatchConsumer, type BatchContext, type KafkaMessage } from '../kafka/batch-consumer.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -12,6 +14,8 @@ import { deliverAlert, type DeliveryOptions } from './delivery.ts';
 export interface AlertNotifierOptions {
   readonly kafka: Kafka;
   readonly topic: string;
+  /** Where an alert that cannot be read goes, with the reason. */
+  readonly dlqTopic: string;
   readonly groupId: string;
   readonly registry: AvroSchemaRegistry;
   readonly store: AlertStore;
@@ -34,10 +38,12 @@ export interface AlertNotifierOptions {
 export class AlertNotifier {
   readonly #options: AlertNotifierOptions;
   readonly #consumer: BatchConsumer;
+  readonly #producer: SerialProducer;
   readonly #log: Logger;
 
   constructor(options: AlertNotifierOptions) {
     this.#options = options;
+    this.#producer = new SerialProducer(options.kafka);
     this.#log = options.log.child({ component: 'notifier' });
     this.#consumer = new BatchConsumer(options.kafka, { groupId: options.groupId, topic: options.topic, handle: (messages, context) => this.#handle(messages, context), concurrency: 3, onFatal: options.onFatal }, this.#log, options.metrics);
   }
@@ -46,22 +52,30 @@ export class AlertNotifier {
     return this.#consumer.ready;
   }
 
-  start(): Promise<void> {
-    return this.#consumer.start();
+  async start(): Promise<void> {
+    await this.#producer.connect();
+    await this.#consumer.start();
   }
 
-  stop(): Promise<void> {
-    return this.#consumer.stop();
+  async stop(): Promise<void> {
+    await this.#consumer.stop();
+    await this.#producer.close();
   }
 
   async #handle(messages: readonly KafkaMessage[], context: BatchContext): Promise<void> {
     const { registry, store, channels } = this.#options;
     const alerts: AlertEvent[] = [];
+    const dead = [];
     for (const message of messages) {
       const decoded = message.value ? registry.decode<AlertEvent>(SCHEMA_NAMES.alert, message.value) : { ok: false as const, reason: 'message has no value' };
       if (decoded.ok) alerts.push(decoded.value);
-      else this.#log.error({ partition: context.partition, offset: message.offset, reason: decoded.reason }, 'undecodable alert skipped');
+      else {
+        this.#log.warn({ partition: context.partition, offset: message.offset, reason: decoded.reason }, 'undecodable alert sent to DLQ');
+        dead.push(deadLetterMessage(registry, deadLetterFor('notifier', { topic: context.topic, partition: context.partition, ...message }, 'undecodable', decoded.reason, Date.now())));
+      }
     }
+    // Parked before the batch's offsets can be committed: nothing unreadable is dropped.
+    if (dead.length > 0) await this.#producer.send([{ topic: this.#options.dlqTopic, messages: dead }]);
     const known = new Map((await store.latest({ ids: [...new Set(alerts.map((alert) => alert.alert_id))] })).map((alert) => [alert.alert_id, alert.state]));
     for (const alert of alerts) {
       if (known.get(alert.alert_id) === alert.state) continue;

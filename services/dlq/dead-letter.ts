@@ -14,7 +14,7 @@ export type DeadLetterReasonCode =
 
 /** Mirrors schemas/dead-letter-v1.avsc. */
 export interface DeadLetter {
-  readonly stage: 'enricher' | 'sink';
+  readonly stage: 'enricher' | 'sink' | 'notifier';
   readonly reason_code: DeadLetterReasonCode;
   readonly reason: string;
   readonly source_topic: string;

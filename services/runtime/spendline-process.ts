@@ -118,7 +118,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
       ? new BudgetAlertPublisher({ evaluator, store: alertStore, producer: alertProducer, registry, topic: topics.alerts, statusTopic: topics.budgetStatus, budgetFile, schedule: config.alerts.evaluationSchedule, log })
       : null;
   const notifier = alertStore
-    ? new AlertNotifier({ kafka, topic: topics.alerts, groupId: config.alerts.notifierGroupId, registry, store: alertStore, channels: loadChannels(config.alerts.channelsFile), log, metrics, onFatal })
+    ? new AlertNotifier({ kafka, topic: topics.alerts, dlqTopic: topics.dlq, groupId: config.alerts.notifierGroupId, registry, store: alertStore, channels: loadChannels(config.alerts.channelsFile), log, metrics, onFatal })
     : null;
 
   const readiness: ReadinessCheck[] = [

@@ -158,10 +158,36 @@ describe('budget alerts', () => {
     const producer = new SerialProducer(createKafka({ brokers: inject('kafkaBrokers'), clientId: 'second-evaluator' }, log));
     await producer.connect();
     const { deliveries: _delivered, ...event } = alert;
-    await producer.send([{ topic: topicNames(config.kafka.topicPrefix).alerts, messages: [{ key: full, value: registry.encode(SCHEMA_NAMES.alert, { ...event, occurred_at: Date.now() }) }] }]);
+    await producer.send([
+      {
+        topic: topicNames(config.kafka.topicPrefix).alerts,
+        messages: [
+          { key: full, value: registry.encode(SCHEMA_NAMES.alert, { ...event, occurred_at: Date.now() }) },
+          // And something no notifier can read: parked in the DLQ with the reason, never dropped.
+          { key: 'garbage', value: Buffer.from('not an alert') },
+        ],
+      },
+    ]);
     await producer.close();
     await settle();
     expect(deliveries()).toHaveLength(before);
+    const dlq = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'dlq-reader' }, log).consumer({ groupId: `dlq-${Date.now()}` });
+    const letters: Record<string, unknown>[] = [];
+    await dlq.connect();
+    await dlq.subscribe({ topic: topicNames(config.kafka.topicPrefix).dlq, fromBeginning: true });
+    await dlq.run({
+      eachMessage: async ({ message }) => {
+        const decoded = message.value ? registry.decode<Record<string, unknown>>(SCHEMA_NAMES.deadLetter, message.value) : null;
+        if (decoded?.ok) letters.push(decoded.value);
+      },
+    });
+    try {
+      const letter = await eventually(async () => letters.find((entry) => entry['stage'] === 'notifier'), { what: 'the unreadable alert in the DLQ' });
+      expect(letter).toMatchObject({ reason_code: 'undecodable', source_topic: topicNames(config.kafka.topicPrefix).alerts });
+      expect(Buffer.from(letter['payload'] as Buffer).toString()).toBe('not an alert');
+    } finally {
+      await dlq.disconnect();
+    }
 
     await running.stop();
     running = await start();
