@@ -19,6 +19,7 @@ import { createLogger } from '../../services/logging/logger.ts';
 import { SCHEMAS_DIR } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
+import { findOnTopic } from '../support/topic-watch.ts';
 import { usageEventJson } from '../support/usage-events.ts';
 
 /**
@@ -171,23 +172,13 @@ describe('budget alerts', () => {
     await producer.close();
     await settle();
     expect(deliveries()).toHaveLength(before);
-    const dlq = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'dlq-reader' }, log).consumer({ groupId: `dlq-${Date.now()}` });
-    const letters: Record<string, unknown>[] = [];
-    await dlq.connect();
-    await dlq.subscribe({ topic: topicNames(config.kafka.topicPrefix).dlq, fromBeginning: true });
-    await dlq.run({
-      eachMessage: async ({ message }) => {
-        const decoded = message.value ? registry.decode<Record<string, unknown>>(SCHEMA_NAMES.deadLetter, message.value) : null;
-        if (decoded?.ok) letters.push(decoded.value);
-      },
-    });
-    try {
-      const letter = await eventually(async () => letters.find((entry) => entry['stage'] === 'notifier'), { what: 'the unreadable alert in the DLQ' });
-      expect(letter).toMatchObject({ reason_code: 'undecodable', source_topic: topicNames(config.kafka.topicPrefix).alerts });
-      expect(Buffer.from(letter['payload'] as Buffer).toString()).toBe('not an alert');
-    } finally {
-      await dlq.disconnect();
-    }
+    const letter = await findOnTopic<Record<string, unknown>>(
+      { brokers: inject('kafkaBrokers'), topic: topicNames(config.kafka.topicPrefix).dlq, registry, schema: SCHEMA_NAMES.deadLetter, log },
+      (entry) => entry['stage'] === 'notifier',
+      'the unreadable alert in the DLQ',
+    );
+    expect(letter).toMatchObject({ reason_code: 'undecodable', source_topic: topicNames(config.kafka.topicPrefix).alerts });
+    expect(Buffer.from(letter['payload'] as Buffer).toString()).toBe('not an alert');
 
     await running.stop();
     running = await start();

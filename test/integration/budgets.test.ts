@@ -7,12 +7,12 @@ import { BudgetStore } from '../../services/budgets/budget-store.ts';
 import type { SpendlineConfig } from '../../services/config/config.ts';
 import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
 import { SCHEMA_NAMES } from '../../services/events/schema-names.ts';
-import { createKafka } from '../../services/kafka/kafka-client.ts';
 import { topicNames } from '../../services/kafka/topics.ts';
 import { createLogger } from '../../services/logging/logger.ts';
 import { SCHEMAS_DIR } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
+import { findOnTopic } from '../support/topic-watch.ts';
 import { usageEventJson } from '../support/usage-events.ts';
 
 /**
@@ -98,22 +98,12 @@ describe('budgets', () => {
     expect(Date.now() - postedAt).toBeLessThan(15_000);
     // Gateways that follow the compacted budget.status.v1 learn the same within seconds.
     const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
-    const consumer = createKafka({ brokers: brokers(), clientId: 'gateway' }, log).consumer({ groupId: `gateway-${Date.now()}` });
-    const statuses: Record<string, unknown>[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topic: topicNames(config.kafka.topicPrefix).budgetStatus, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const decoded = message.value ? registry.decode<Record<string, unknown>>(SCHEMA_NAMES.budgetStatus, message.value) : null;
-        if (decoded?.ok) statuses.push(decoded.value);
-      },
-    });
-    try {
-      const streamed = await eventually(async () => statuses.find((status) => status['decision'] === 'block'), { what: 'a block status on budget.status.v1' });
-      expect(streamed).toMatchObject({ budget_id: 'search-prod', state: 'breached', decision: 'block', downgrade_model: null, spent: '1.05', amount: '1', scope: { team: ['search'], environment: ['prod'] } });
-    } finally {
-      await consumer.disconnect();
-    }
+    const streamed = await findOnTopic<Record<string, unknown>>(
+      { brokers: brokers(), topic: topicNames(config.kafka.topicPrefix).budgetStatus, registry, schema: SCHEMA_NAMES.budgetStatus, log },
+      (status) => status['decision'] === 'block',
+      'a block status on budget.status.v1',
+    );
+    expect(streamed).toMatchObject({ budget_id: 'search-prod', state: 'breached', decision: 'block', downgrade_model: null, spent: '1.05', amount: '1', scope: { team: ['search'], environment: ['prod'] } });
     // A call outside the budget's scope is not held back by it.
     expect((await call('GET', '/v1/budgets/status?team=ads&environment=prod', TEST_TOKENS.ingest)).body).toEqual({ decision: 'allow', model: null, budgets: [] });
   });
