@@ -125,6 +125,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     ...(publisher ? [{ name: 'kafka_producer', check: () => publisher.connected }] : []),
     ...(enricher ? [{ name: 'enricher', check: () => enricher.ready }] : []),
     ...(sink ? [{ name: 'sink', check: () => sink.ready }] : []),
+    ...(notifier ? [{ name: 'notifier', check: () => notifier.ready }] : []),
     ...(clickhouse ? [{ name: 'clickhouse', check: () => clickhouse.ping() }] : []),
   ];
   const app = buildHttpServer({ log, metrics, tokens: new BearerTokens(config.auth), readiness, bodyLimit: config.ingest.maxBodyBytes, version: SPENDLINE_VERSION });
