@@ -12,6 +12,7 @@ import { runPriceCommand } from './price-command.ts';
 import { runRepriceCommand } from './reprice-command.ts';
 import { runAttributionCommand, runReattributeCommand } from './attribution-commands.ts';
 import { runReportCommand } from './report-command.ts';
+import { runDetect } from '../detection/detect-command.ts';
 import { ensureAdminToken } from './admin-token.ts';
 import { SERVICE_NAMES, startProcess, type ServiceName } from '../runtime/spendline-process.ts';
 
@@ -45,6 +46,9 @@ const USAGE = `usage: spendline <command>
          [--param value ...] [--format csv|json]
                         run a report on the running Spendline (e.g. report chargeback
                         --period 2026-10 --by team --format csv)
+  detect --input FILE.csv
+                        score a timestamp,value series for anomalies (the live detector's
+                        code): prints timestamp,value,anomaly_score
   catalog import [FILE] import a genai-prices data file as the bundled price catalog
                         (default: the copy in services/pricing/catalog/source)
   kafka fetch           resolve the Kafka broker jars with Maven
@@ -91,6 +95,14 @@ async function main(argv: readonly string[]): Promise<number> {
       return runAttributionCommand(argv.slice(1), config);
     case 'report':
       return runReportCommand(argv.slice(1), config);
+    case 'detect': {
+      const input = argv[1] === '--input' ? argv[2] : undefined;
+      if (!input || argv.length !== 3) {
+        process.stderr.write('spendline: usage: detect --input FILE.csv\n');
+        return 2;
+      }
+      return runDetect(input, process.stdout, process.stderr);
+    }
     case 'catalog':
       return runCatalogCommand(subcommand, argv[2]);
     case 'kafka':
