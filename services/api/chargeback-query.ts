@@ -18,6 +18,7 @@ export interface ChargebackRequest {
 }
 
 const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 
 export function buildChargebackQuery(request: ChargebackRequest): BuiltQuery {
   const column = CHARGEBACK_DIMENSIONS[request.by];
@@ -28,8 +29,9 @@ export function buildChargebackQuery(request: ChargebackRequest): BuiltQuery {
     // Aliases unlike any column name: a ClickHouse alias shadows the column it is named after.
     `SELECT ${column} AS owner_key, toString(${measure('cost')}) AS direct_cost, toString(${measure('list_cost')}) AS direct_list_cost,`,
     `  ${events} AS total_events, ${rollup ? 'sum(unpriced_events)' : "sumIf(sign, cost_status = 'unpriced')"} AS total_unpriced_events`,
-    // Owners are team, cost center, tenant or feature: the rollup without users keeps them all.
-    rollup ? 'FROM {db:Identifier}.usage_hourly_owner_costs_v1' : 'FROM {db:Identifier}.usage_costs_v1',
+    // Owners are team, cost center, tenant or feature: the rollups without users keep them all,
+    // per UTC day for a month in UTC (or any zone whose month starts at UTC midnight), else per hour.
+    !rollup ? 'FROM {db:Identifier}.usage_costs_v1' : request.from % DAY_MS === 0 && request.to % DAY_MS === 0 ? 'FROM {db:Identifier}.usage_daily_owner_costs_v1' : 'FROM {db:Identifier}.usage_hourly_owner_costs_v1',
     rollup
       ? "WHERE hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}"
       : "WHERE occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}",

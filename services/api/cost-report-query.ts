@@ -89,6 +89,7 @@ export function rollupView(dimensions: readonly ReportDimension[]): string | nul
   return null;
 }
 const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 
 /**
  * Whether the hourly rollup answers the request exactly: every dimension is
@@ -98,7 +99,11 @@ export function rollupAnswers(request: CostReportRequest): string | null {
   const periodsFitHours = request.granularity === undefined || request.granularity === 'hour' || (request.wholeHourZone ?? (request.timezone ?? 'UTC') === 'UTC');
   const filtered = Object.keys(request.filters ?? {}) as ReportDimension[];
   if (request.from % HOUR_MS !== 0 || request.to % HOUR_MS !== 0 || !periodsFitHours) return null;
-  return rollupView([...request.groupBy, ...filtered]);
+  const view = rollupView([...request.groupBy, ...filtered]);
+  // Whole UTC days, and periods (if any) of UTC days: the daily rollup has 24 times fewer rows.
+  const periodsFitDays = request.granularity === undefined || (request.granularity !== 'hour' && (request.timezone ?? 'UTC') === 'UTC');
+  if (view === 'usage_hourly_owner_costs_v1' && request.from % DAY_MS === 0 && request.to % DAY_MS === 0 && periodsFitDays) return 'usage_daily_owner_costs_v1';
+  return view;
 }
 
 export function buildCostReportQuery(request: CostReportRequest): BuiltQuery {

@@ -430,7 +430,7 @@ describe('policy administration', () => {
 
 describe('the hourly rollup', () => {
   it('stays equal to a recomputation from the events after re-attribution', async () => {
-    for (const view of ['usage_hourly_costs_v1', 'usage_hourly_owner_costs_v1'] as const) {
+    for (const view of ['usage_hourly_costs_v1', 'usage_hourly_owner_costs_v1', 'usage_daily_owner_costs_v1'] as const) {
       const { rollup, recomputed } = await rollupAndRecomputation(running.clickhouse!, view);
       expect(rollup.length).toBeGreaterThan(0);
       expect(rollup).toEqual(recomputed);

@@ -68,10 +68,12 @@ describe('migrations', () => {
     const { rollup, recomputed } = await rollupAndRecomputation(clickhouse);
     expect(rollup.map((r) => [r['team'], r['total_cost'], r['total_events']])).toEqual([['alpha', '0.75', '2'], ['beta', '0.125', '1']]);
     expect(rollup).toEqual(recomputed);
-    // The owner rollup (migration 6) holds them too, without the user.
-    const owners = await rollupAndRecomputation(clickhouse, 'usage_hourly_owner_costs_v1');
-    expect(owners.rollup.length).toBeGreaterThan(0);
-    expect(owners.rollup).toEqual(owners.recomputed);
+    // The owner rollups (migrations 6 and 9) hold them too, without the user.
+    for (const view of ['usage_hourly_owner_costs_v1', 'usage_daily_owner_costs_v1'] as const) {
+      const owners = await rollupAndRecomputation(clickhouse, view);
+      expect(owners.rollup.length).toBeGreaterThan(0);
+      expect(owners.rollup).toEqual(owners.recomputed);
+    }
   });
 
   it('serves the FinOps views from the rows in force', async () => {

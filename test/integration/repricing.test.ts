@@ -137,7 +137,7 @@ describe('repricing stored events', () => {
   });
 
   it('leaves the hourly rollup equal to a recomputation from the events, repriced and orphaned runs included', async () => {
-    for (const view of ['usage_hourly_costs_v1', 'usage_hourly_owner_costs_v1'] as const) {
+    for (const view of ['usage_hourly_costs_v1', 'usage_hourly_owner_costs_v1', 'usage_daily_owner_costs_v1'] as const) {
       const { rollup, recomputed } = await rollupAndRecomputation(running.clickhouse!, view);
       expect(rollup.length).toBeGreaterThan(0);
       expect(rollup).toEqual(recomputed);

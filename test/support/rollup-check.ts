@@ -12,7 +12,7 @@ const row = z.record(z.string(), z.string());
  */
 export async function rollupAndRecomputation(
   clickhouse: ClickHouse,
-  view: 'usage_hourly_costs_v1' | 'usage_hourly_owner_costs_v1' = 'usage_hourly_costs_v1',
+  view: 'usage_hourly_costs_v1' | 'usage_hourly_owner_costs_v1' | 'usage_daily_owner_costs_v1' = 'usage_hourly_costs_v1',
 ): Promise<{ rollup: Record<string, string>[]; recomputed: Record<string, string>[] }> {
   const dimensions = view === 'usage_hourly_costs_v1' ? DIMENSIONS : DIMENSIONS.replace(', user_id', '');
   const fromEvents = {
@@ -34,7 +34,7 @@ FROM {db:Identifier}.${source} GROUP BY ${hour}, ${dimensions} HAVING sum(${name
     });
   const [rollup, recomputed] = await Promise.all([
     query('rollup', rollupMeasures, view, 'hour'),
-    query('recomputed', recomputedMeasures, 'usage_costs_v1', 'toStartOfHour(occurred_at)'),
+    query('recomputed', recomputedMeasures, 'usage_costs_v1', view === 'usage_daily_owner_costs_v1' ? 'toStartOfDay(occurred_at)' : 'toStartOfHour(occurred_at)'),
   ]);
   return { rollup, recomputed };
 }

@@ -135,7 +135,8 @@ describe('buildCostReportQuery', () => {
 
     it('filters with bound value lists, on the rollup when every filter is a rollup dimension', () => {
       const built = buildCostReportQuery({ ...WHOLE_HOURS, groupBy: ['model'], filters: { team: ['search', 'ads'], environment: ['prod'] }, scope: ALL });
-      expect(built.sql).toContain('FROM {db:Identifier}.usage_hourly_owner_costs_v1');
+      // A whole UTC month: the daily owner rollup.
+      expect(built.sql).toContain('FROM {db:Identifier}.usage_daily_owner_costs_v1');
       expect(built.sql).toContain('  AND team IN {filter_values_0:Array(String)}\n  AND environment IN {filter_values_1:Array(String)}');
       expect(built.params).toMatchObject({ filter_values_0: ['search', 'ads'], filter_values_1: ['prod'] });
     });
@@ -153,6 +154,21 @@ describe('buildCostReportQuery', () => {
     it('never writes a tag key into the SQL', () => {
       const built = buildCostReportQuery({ ...WHOLE_HOURS, groupBy: ["tag:x'] OR 1=1 --"], scope: ALL });
       expect(built.sql).not.toContain('OR 1=1');
+    });
+  });
+
+  describe('choosing the daily rollup', () => {
+    const DAYS = { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 11, 1) };
+    it.each<[string, Parameters<typeof buildCostReportQuery>[0], string]>([
+      ['whole UTC days, totals', { ...DAYS, groupBy: ['team'], scope: ALL }, 'usage_daily_owner_costs_v1'],
+      ['whole UTC days, per UTC day', { ...DAYS, groupBy: [], scope: ALL, granularity: 'day', timezone: 'UTC' }, 'usage_daily_owner_costs_v1'],
+      ['whole UTC days, per UTC month', { ...DAYS, groupBy: [], scope: ALL, granularity: 'month', timezone: 'UTC' }, 'usage_daily_owner_costs_v1'],
+      ['whole UTC days, per hour', { ...DAYS, groupBy: [], scope: ALL, granularity: 'hour', timezone: 'UTC' }, 'usage_hourly_owner_costs_v1'],
+      ['whole UTC days, per Berlin day', { ...DAYS, groupBy: [], scope: ALL, granularity: 'day', timezone: 'Europe/Berlin', wholeHourZone: true }, 'usage_hourly_owner_costs_v1'],
+      ['whole UTC days, by user', { ...DAYS, groupBy: ['user_id'], scope: ALL }, 'usage_hourly_costs_v1'],
+      ['hours that are not whole days', { from: Date.UTC(2026, 10, 1, 5), to: Date.UTC(2026, 11, 1), groupBy: [], scope: ALL }, 'usage_hourly_owner_costs_v1'],
+    ])('%s → %s', (_what, request, view) => {
+      expect(buildCostReportQuery(request).sql).toContain(`FROM {db:Identifier}.${view}\n`);
     });
   });
 });

@@ -29,4 +29,9 @@ describe('buildChargebackQuery', () => {
     expect(built.sql).toContain('FROM {db:Identifier}.usage_costs_v1');
     expect(built.sql.startsWith('SELECT team AS owner_key')).toBe(true);
   });
+
+  it('reads the daily owner rollup for a month in UTC', () => {
+    const built = buildChargebackQuery({ from: Date.UTC(2026, 9, 1), to: Date.UTC(2026, 10, 1), by: 'team', scope: ALL });
+    expect(built.sql).toContain('FROM {db:Identifier}.usage_daily_owner_costs_v1\n');
+  });
 });
