@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { PolicySource } from '../attribution/policy-source.ts';
 import { reattribute } from '../attribution/reattribution.ts';
-import type { ClickHouse } from '../clickhouse/clickhouse.ts';
+import { clickHouseTimeToIso, type ClickHouse } from '../clickhouse/clickhouse.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { PricingSource } from '../pricing/pricing-source.ts';
 import { reprice } from '../pricing/repricing.ts';
@@ -67,7 +67,6 @@ const historyRow = z.object({
   attribution_lineage: z.string(),
 });
 
-const isoTime = (text: string) => `${text.replace(' ', 'T')}Z`;
 const orNull = (text: string) => (text === '' ? null : text);
 
 /**
@@ -118,9 +117,9 @@ export function registerRestatementRoutes(
     return {
       runs: runs.map((run) => ({
         ...run,
-        range_from: isoTime(run.range_from),
-        range_to: isoTime(run.range_to),
-        updated_at: isoTime(run.updated_at),
+        range_from: clickHouseTimeToIso(run.range_from),
+        range_to: clickHouseTimeToIso(run.range_to),
+        updated_at: clickHouseTimeToIso(run.updated_at),
         filters: JSON.parse(run.filters) as unknown,
         policy_version: orNull(run.policy_version),
       })),
@@ -150,7 +149,7 @@ export function registerRestatementRoutes(
       const versions = rows.filter((row) => row.sign === 1).map((row) => ({
         pricing_run: row.pricing_run,
         kind: row.kind,
-        priced_at: isoTime(row.priced_at),
+        priced_at: clickHouseTimeToIso(row.priced_at),
         cost: row.cost,
         list_cost: row.list_cost,
         cost_status: row.cost_status,

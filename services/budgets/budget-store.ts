@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatDateTime64, type ClickHouse } from '../clickhouse/clickhouse.ts';
+import { clickHouseTimeToIso, formatDateTime64, type ClickHouse } from '../clickhouse/clickhouse.ts';
 import { budgetDefinition, type Budget } from './budget.ts';
 
 /**
@@ -29,7 +29,7 @@ function toVersion(row: z.infer<typeof versionRow>): BudgetVersion {
   return {
     ...row,
     definition: row.action === 'deleted' ? null : budgetDefinition.parse(JSON.parse(row.definition)),
-    changed_at: `${row.changed_at.replace(' ', 'T')}Z`,
+    changed_at: clickHouseTimeToIso(row.changed_at),
   };
 }
 

@@ -182,3 +182,13 @@ function elapsed(started: number): number {
 export function formatDateTime64(epochMs: number): string {
   return new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');
 }
+
+/** The inverse of formatDateTime64: a UTC DateTime/DateTime64 as ClickHouse writes it ("2026-11-02 10:00:00.000") in RFC 3339 ("2026-11-02T10:00:00.000Z"). */
+export function clickHouseTimeToIso(stored: string): string {
+  return `${stored.replace(' ', 'T')}Z`;
+}
+
+/** A UTC DateTime/DateTime64 as ClickHouse writes it, in epoch ms. */
+export function parseClickHouseTime(stored: string): number {
+  return Date.parse(clickHouseTimeToIso(stored));
+}

@@ -37,6 +37,18 @@ export const EVENT_LIMITS = {
   maxFutureSkewMs: 15 * 60 * 1000,
 } as const;
 
+/** The token classes of an event, totals first: the fields pricing, storage and exports share. */
+export const TOKEN_FIELDS = [
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'reasoning_tokens',
+  'input_audio_tokens',
+  'cache_audio_read_tokens',
+  'output_audio_tokens',
+] as const;
+
 /**
  * Who a call's cost belongs to. Each is a nullable field of the event, sent by
  * the gateway (or filled by the attribution policy); README.md (Attribution) says

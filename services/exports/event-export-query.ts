@@ -1,3 +1,4 @@
+import { TOKEN_FIELDS } from '../events/usage-event.ts';
 import { RANGE_CONDITION, rangeParams, type BuiltQuery } from './export-plan.ts';
 import type { ScopeCondition } from '../api/environment-scope.ts';
 
@@ -20,14 +21,7 @@ export const EVENT_COLUMNS = [
   'occurred_at',
   'provider',
   'model',
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_write_tokens',
-  'reasoning_tokens',
-  'input_audio_tokens',
-  'cache_audio_read_tokens',
-  'output_audio_tokens',
+  ...TOKEN_FIELDS,
   'cost',
   'list_cost',
   'currency',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { ClickHouse } from '../clickhouse/clickhouse.ts';
+import { TOKEN_FIELDS } from '../events/usage-event.ts';
+import { clickHouseTimeToIso, type ClickHouse } from '../clickhouse/clickhouse.ts';
 import { buildEventPageQuery, EVENT_COLUMNS } from './event-export-query.ts';
 import type { ExportRange } from './export-plan.ts';
 import type { ExportRow } from './export-format.ts';
@@ -12,16 +13,6 @@ import type { ExportRow } from './export-format.ts';
 /** Columns of the exported file, in order: the stored ones, under their stored names. */
 export const EVENT_EXPORT_COLUMNS: readonly string[] = EVENT_COLUMNS;
 
-const TOKEN_COLUMNS = [
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_write_tokens',
-  'reasoning_tokens',
-  'input_audio_tokens',
-  'cache_audio_read_tokens',
-  'output_audio_tokens',
-] as const;
 const OWNER_COLUMNS = ['tenant_id', 'cost_center', 'team', 'feature', 'environment', 'user_id', 'api_key_id', 'gateway_id'] as const;
 
 const count = z.coerce.number();
@@ -55,19 +46,14 @@ const storedEvent = z.object({
 });
 export type StoredEvent = z.output<typeof storedEvent>;
 
-/** An instant as ClickHouse writes a UTC DateTime64(3) → RFC 3339 in UTC ("2026-11-02T10:00:00.000Z"). */
-export function rfc3339(stored: string): string {
-  return `${stored.replace(' ', 'T')}Z`;
-}
-
 /** A stored event as an export row: RFC 3339 time, exact money text, null for attribution left empty. */
 export function exportedEvent(row: StoredEvent): ExportRow {
   return {
     event_id: row.event_id,
-    occurred_at: rfc3339(row.occurred_at),
+    occurred_at: clickHouseTimeToIso(row.occurred_at),
     provider: row.provider,
     model: row.model,
-    ...Object.fromEntries(TOKEN_COLUMNS.map((column) => [column, row[column]])),
+    ...Object.fromEntries(TOKEN_FIELDS.map((column) => [column, row[column]])),
     cost: row.cost_text,
     list_cost: row.list_cost_text,
     currency: row.currency,

@@ -1,3 +1,4 @@
+import { parseClickHouseTime } from '../clickhouse/clickhouse.ts';
 import type { AttributionChange } from '../events/enriched-usage-event.ts';
 import type { UsageEventRecord } from '../events/usage-event.ts';
 import { parseDecimal } from '../money/decimal.ts';
@@ -12,7 +13,7 @@ export function toEventRecord(row: LedgerRow): UsageEventRecord {
   const count = (key: string) => Number(row[key] ?? 0);
   return {
     event_id: text('event_id'),
-    occurred_at: Date.parse(`${text('occurred_at').replace(' ', 'T')}Z`),
+    occurred_at: parseClickHouseTime(text('occurred_at')),
     provider: text('provider'),
     model: text('model'),
     api_flavor: optional('api_flavor'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatDateTime64, type ClickHouse } from '../clickhouse/clickhouse.ts';
+import { formatDateTime64, parseClickHouseTime, type ClickHouse } from '../clickhouse/clickhouse.ts';
 import type { Logger } from '../logging/logger.ts';
 import { formatDecimal } from '../money/decimal.ts';
 import { units, type LedgerRow } from './ledger-row.ts';
@@ -126,7 +126,7 @@ async function claimRun(clickhouse: ClickHouse, restatement: Restatement, reques
     schema: runRow,
   });
   for (const run of running) {
-    if (Date.now() - Date.parse(`${run.updated_at.replace(' ', 'T')}Z`) < STALE_RUN_MS) throw new RestatementBusyError(run.run_id, run.kind);
+    if (Date.now() - parseClickHouseTime(run.updated_at) < STALE_RUN_MS) throw new RestatementBusyError(run.run_id, run.kind);
     log.warn({ runId: run.run_id, kind: run.kind }, 'retiring a restatement run that stopped without finishing; its rows never counted');
     await recordRun(clickhouse, run.run_id, 'abandoned', restatement, request, { examined: 0, changed: 0 });
   }
@@ -195,7 +195,7 @@ async function hoursWithUsage(clickhouse: ClickHouse, request: RestatementReques
     params,
     schema: hourRow,
   });
-  return rows.map((row) => Date.parse(`${row.hour.replace(' ', 'T')}Z`));
+  return rows.map((row) => parseClickHouseTime(row.hour));
 }
 
 /**
