@@ -7,9 +7,10 @@ import { BatchConsumer, type BatchContext, type KafkaMessage } from '../kafka/ba
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AlertStore } from './alert-store.ts';
-import type { AlertEvent } from './budget-alerts.ts';
+import type { AlertEvent } from './alert-event.ts';
 import type { Channel } from './channels.ts';
-import { deliverAlert, type DeliveryOptions } from './delivery.ts';
+import { deliverAlert, firingSentTo, type DeliveryContext, type DeliveryOptions } from './delivery.ts';
+import { silencedBy, type Silence, type SilenceStore } from './silence-store.ts';
 
 export interface AlertNotifierOptions {
   readonly kafka: Kafka;
@@ -21,6 +22,8 @@ export interface AlertNotifierOptions {
   readonly store: AlertStore;
   readonly channels: ReadonlyMap<string, Channel>;
   readonly delivery?: DeliveryOptions;
+  /** Silences to honour: a firing alert a silence covers is recorded, and nobody is told. None: nothing is silenced. */
+  readonly silences?: SilenceStore;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly onFatal?: (err: Error) => void;
@@ -34,6 +37,12 @@ export interface AlertNotifierOptions {
  * its channels, then recorded with its delivery log, then the offset is
  * committed: a crash in between delivers it again (receivers deduplicate by
  * alert id — PagerDuty's dedup key), never loses it.
+ *
+ * Who is told: a firing state goes to the alert's channels whose
+ * min_severity it reaches, or to none while a silence covers it; a
+ * resolution goes to the channels its firing was sent to (from the delivery
+ * log), so a silenced or filtered firing is not followed by a stray
+ * resolution. Every channel of the alert gets a delivery record either way.
  */
 export class AlertNotifier {
   readonly #options: AlertNotifierOptions;
@@ -76,13 +85,24 @@ export class AlertNotifier {
     }
     // Parked before the batch's offsets can be committed: nothing unreadable is dropped.
     if (dead.length > 0) await this.#producer.send([{ topic: this.#options.dlqTopic, messages: dead }]);
-    const known = new Map((await store.latest({ ids: [...new Set(alerts.map((alert) => alert.alert_id))] })).map((alert) => [alert.alert_id, alert.state]));
+    const known = new Map((await store.latest({ ids: [...new Set(alerts.map((alert) => alert.alert_id))] })).map((alert) => [alert.alert_id, alert]));
+    let silences: Silence[] | null = null;
     for (const alert of alerts) {
-      if (known.get(alert.alert_id) === alert.state) continue;
-      const deliveries = await deliverAlert(alert, channels, this.#options.delivery);
+      const previous = known.get(alert.alert_id);
+      if (previous?.state === alert.state) continue;
+      const now = Date.now();
+      let routing: DeliveryContext;
+      if (alert.state === 'firing') {
+        silences ??= this.#options.silences ? await this.#options.silences.active(now) : [];
+        routing = { silence: silencedBy(alert, silences, now) };
+      } else {
+        // The previous state of a resolution is its firing (unless the firing was never seen).
+        routing = { firing: previous ? { alert: previous, sentTo: firingSentTo(await store.deliveries([alert.alert_id])) } : null };
+      }
+      const deliveries = await deliverAlert(alert, channels, this.#options.delivery, now, routing);
       await store.record([alert], deliveries);
-      known.set(alert.alert_id, alert.state);
-      this.#log.info({ alertId: alert.alert_id, state: alert.state, deliveries: deliveries.map((d) => `${d.channel}:${d.outcome}`) }, 'alert notified');
+      known.set(alert.alert_id, alert);
+      this.#log.info({ alertId: alert.alert_id, state: alert.state, silence: routing.silence?.silence_id, deliveries: deliveries.map((d) => `${d.channel}:${d.outcome}`) }, 'alert notified');
       await context.heartbeat();
     }
   }

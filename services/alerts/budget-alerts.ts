@@ -1,31 +1,7 @@
 import type { Budget, PeriodBounds } from '../budgets/budget.ts';
 import type { BudgetEvaluation } from '../budgets/budget-evaluation.ts';
 import { decimalUnits, formatDecimal } from '../money/decimal.ts';
-
-/** Mirrors schemas/alert-v1.avsc. Timestamps are epoch ms; amounts exact decimal text. */
-export interface AlertEvent {
-  readonly alert_id: string;
-  readonly kind: string;
-  readonly state: 'firing' | 'resolved';
-  readonly severity: 'info' | 'warning' | 'critical';
-  readonly source_id: string;
-  readonly title: string;
-  readonly summary: string;
-  readonly scope: Readonly<Record<string, string>>;
-  readonly period: string;
-  readonly period_start: number;
-  readonly period_end: number;
-  readonly threshold_percent: number | null;
-  readonly threshold_type: string | null;
-  readonly amount: string;
-  readonly spent: string;
-  readonly used: string;
-  readonly projected: string | null;
-  readonly runs_out_on: string | null;
-  readonly report_url: string;
-  readonly channels: readonly string[];
-  readonly occurred_at: number;
-}
+import { NO_DETECTOR_FIELDS, resolved, type AlertEvent } from './alert-event.ts';
 
 /** One threshold of one budget in one period: the unit that fires once. */
 export function budgetAlertId(budgetId: string, period: string, threshold: { percent: number; type: string }): string {
@@ -70,6 +46,7 @@ export function budgetAlertChanges(budget: Budget, evaluation: BudgetEvaluation,
       report_url: reportUrl(budget, period),
       channels: budget.channels,
       occurred_at: now,
+      ...NO_DETECTOR_FIELDS,
     });
   }
   for (const alert of latest.values()) {
@@ -77,11 +54,6 @@ export function budgetAlertChanges(budget: Budget, evaluation: BudgetEvaluation,
     changes.push(resolved(alert, alert.period === period.label ? `no longer reached: ${summarize(budget, evaluation)}` : `period ${alert.period} ended`, now));
   }
   return changes;
-}
-
-/** The resolution of a firing alert, carrying its last figures. */
-export function resolved(alert: AlertEvent, why: string, now: number): AlertEvent {
-  return { ...alert, state: 'resolved', severity: 'info', title: `Resolved: ${alert.title}`, summary: `Resolved (${why}).`, occurred_at: now };
 }
 
 function summarize(budget: Budget, evaluation: BudgetEvaluation): string {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { PolicySource } from '../attribution/policy-source.ts';
@@ -9,6 +8,7 @@ import type { AlertStore } from '../alerts/alert-store.ts';
 import { validate } from '../validation/issues.ts';
 import { COST_DIMENSIONS, isTagDimension } from './cost-report-query.ts';
 import { HttpError, invalidRequest } from './http-errors.ts';
+import { actorOf } from './request-actor.ts';
 
 const ifMatch = z.coerce.number({ message: 'must be the version number you read' }).int().min(0).optional();
 /** A gateway's call: any dimension (team, feature, environment, api_key_id, ...) or tag:<key> as a parameter. */
@@ -95,11 +95,4 @@ export function registerBudgetRoutes(app: FastifyInstance, deps: { store: Budget
     if (versions.length === 0) throw new HttpError(404, 'not_found', `no budget ${request.params.id}`);
     return { budget_id: request.params.id, versions };
   });
-}
-
-/** Who made a change: the name the caller declares (x-spendline-actor) and the fingerprint of its token, never the token. */
-function actorOf(request: FastifyRequest): string {
-  const declared = String(request.headers['x-spendline-actor'] ?? '').replace(/[^\x20-\x7e]/g, '').slice(0, 128) || 'unnamed';
-  const token = /^Bearer\s+(\S+)/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
-  return `${declared} (token ${createHash('sha256').update(token).digest('hex').slice(0, 12)})`;
 }

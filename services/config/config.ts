@@ -99,6 +99,12 @@ const envSchema = z.object({
   /** When budgets are evaluated and their alerts published: a node-cron expression with seconds. */
   BUDGET_EVALUATION_SCHEDULE: z.string().min(1).default('*/10 * * * * *'),
   NOTIFIER_GROUP_ID: z.string().min(1).default('spendline-notifier'),
+  /** Anomaly and drift detection settings (JSON; see README.md, Anomaly detection). Unset: the defaults. */
+  SPENDLINE_DETECTION_FILE: z.string().min(1).optional(),
+  /** When the minute detectors run (node-cron with seconds): just after each minute closes and its events are stored. */
+  DETECTION_MINUTE_SCHEDULE: z.string().min(1).default('35 * * * * *'),
+  /** When the hourly detectors (hourly series, model mix, token and price drift) run. */
+  DETECTION_HOURLY_SCHEDULE: z.string().min(1).default('0 2 * * * *'),
 
   ENRICHER_GROUP_ID: z.string().min(1).default('spendline-enricher'),
   SINK_GROUP_ID: z.string().min(1).default('spendline-sink'),
@@ -178,6 +184,12 @@ export interface SpendlineConfig {
     /** Budgets file; null: none. */
     readonly budgetsFile: string | null;
   };
+  readonly detection: {
+    /** Detection settings file; null: the defaults. */
+    readonly file: string | null;
+    readonly minuteSchedule: string;
+    readonly hourlySchedule: string;
+  };
   readonly dataDir: string;
   readonly kafka: KafkaConfig;
   readonly clickhouse: ClickHouseConfig;
@@ -213,6 +225,11 @@ export function loadConfig(env: Record<string, string | undefined>): Validated<S
         evaluationSchedule: e.BUDGET_EVALUATION_SCHEDULE,
         notifierGroupId: e.NOTIFIER_GROUP_ID,
         budgetsFile: e.SPENDLINE_BUDGETS_FILE ? resolve(e.SPENDLINE_BUDGETS_FILE) : null,
+      },
+      detection: {
+        file: e.SPENDLINE_DETECTION_FILE ? resolve(e.SPENDLINE_DETECTION_FILE) : null,
+        minuteSchedule: e.DETECTION_MINUTE_SCHEDULE,
+        hourlySchedule: e.DETECTION_HOURLY_SCHEDULE,
       },
       kafka: {
         brokers: e.KAFKA_BROKERS && e.KAFKA_BROKERS.length > 0 ? e.KAFKA_BROKERS : null,

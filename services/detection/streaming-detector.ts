@@ -30,6 +30,18 @@ export interface DetectorOptions {
 /** One configuration for every series (chosen on the NAB corpus as a whole, never per file). */
 export const DEFAULT_DETECTOR: DetectorOptions = { window: 1000, warmUp: 50, recent: 2, likelihoodWindow: 2000, quietAfter: 120, alertAt: 0.7 };
 
+/** Everything a detector has learnt, as plain data: what a restart restores. */
+export interface StreamingDetectorState {
+  readonly history: number[];
+  readonly surprises: number[];
+  readonly sum: number;
+  readonly squares: number;
+  readonly seen: number;
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly quietUntil: number;
+}
+
 export class StreamingDetector {
   readonly #options: DetectorOptions;
   readonly #history: number[] = [];
@@ -42,8 +54,29 @@ export class StreamingDetector {
   #max = Number.NEGATIVE_INFINITY;
   #quietUntil = -1;
 
-  constructor(options: DetectorOptions = DEFAULT_DETECTOR) {
+  constructor(options: DetectorOptions = DEFAULT_DETECTOR, state?: StreamingDetectorState) {
     this.#options = options;
+    if (state) {
+      this.#history.push(...state.history);
+      this.#surprises.push(...state.surprises);
+      this.#sum = state.sum;
+      this.#squares = state.squares;
+      this.#seen = state.seen;
+      this.#min = state.min ?? Number.POSITIVE_INFINITY;
+      this.#max = state.max ?? Number.NEGATIVE_INFINITY;
+      this.#quietUntil = state.quietUntil;
+    }
+  }
+
+  /** Points scored so far. */
+  get seen(): number {
+    return this.#seen;
+  }
+
+  /** The learnt state; `new StreamingDetector(options, state)` continues exactly where this one is. */
+  state(): StreamingDetectorState {
+    const finite = (x: number) => (Number.isFinite(x) ? x : null);
+    return { history: [...this.#history], surprises: [...this.#surprises], sum: this.#sum, squares: this.#squares, seen: this.#seen, min: finite(this.#min), max: finite(this.#max), quietUntil: this.#quietUntil };
   }
 
   /** Scores the next point, then learns it. */

@@ -48,6 +48,28 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly detectorFindings = new Counter({
+    name: 'spendline_detector_findings_total',
+    help: 'Findings the detectors reported (a series or subject out of its expected range in one run), by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly detectorAlerts = new Counter({
+    name: 'spendline_detector_alerts_total',
+    help: 'Detector alert state changes published to alerts.v1 (one per incident opened or closed), by kind and state',
+    labelNames: ['kind', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly detectorRunSeconds = new Histogram({
+    name: 'spendline_detector_run_seconds',
+    help: 'Duration of one detection run, by schedule (minute, hour)',
+    labelNames: ['schedule'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
   readonly rowsWritten = new Counter({
     name: 'spendline_sink_rows_written_total',
     help: 'Usage rows inserted into ClickHouse',

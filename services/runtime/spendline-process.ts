@@ -14,6 +14,9 @@ import { AlertNotifier } from '../alerts/alert-notifier.ts';
 import { AlertStore } from '../alerts/alert-store.ts';
 import { BudgetAlertPublisher } from '../alerts/budget-alert-publisher.ts';
 import { loadChannels } from '../alerts/channels.ts';
+import { AckStore } from '../alerts/ack-store.ts';
+import { SilenceStore } from '../alerts/silence-store.ts';
+import { registerAlertRoutes } from '../api/alert-routes.ts';
 import { BudgetFile, syncBudgetFile } from '../budgets/budget-file.ts';
 import { AllocationSource } from '../chargeback/allocation-rules.ts';
 import { PolicySource } from '../attribution/policy-source.ts';
@@ -33,6 +36,11 @@ import { Metrics } from '../metrics/metrics.ts';
 import { SCHEMAS_DIR, SPENDLINE_VERSION, SQL_DIR } from '../project-paths.ts';
 import { Sink } from '../sink/sink.ts';
 import { PricingSource } from '../pricing/pricing-source.ts';
+import { SCHEMA_NAMES } from '../events/schema-names.ts';
+import { loadDetectionSettings } from '../detection/detection-config.ts';
+import { DetectionReader } from '../detection/detection-reader.ts';
+import { DetectionService } from '../detection/detection-service.ts';
+import { DetectorStateStore } from '../detection/detector-state-store.ts';
 
 export const SERVICE_NAMES = ['ingest', 'enricher', 'sink', 'api'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -53,6 +61,8 @@ export interface RunningProcess {
   readonly app: FastifyInstance;
   readonly metrics: Metrics;
   readonly clickhouse: ClickHouse | null;
+  /** The anomaly and drift detectors (with the API), to run on demand as well as on their schedules. */
+  readonly detection: DetectionService | null;
   /** Settles if a consumer dies for good: the process cannot do its work and should exit non-zero. */
   readonly fatal: Promise<Error>;
   /** Ordered shutdown: stop intake → drain consumers (the sink flushes its batch) → close clients. */
@@ -117,9 +127,26 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     evaluator && alertStore && alertProducer
       ? new BudgetAlertPublisher({ evaluator, store: alertStore, producer: alertProducer, registry, topic: topics.alerts, statusTopic: topics.budgetStatus, budgetFile, schedule: config.alerts.evaluationSchedule, log })
       : null;
-  const notifier = alertStore
-    ? new AlertNotifier({ kafka, topic: topics.alerts, dlqTopic: topics.dlq, groupId: config.alerts.notifierGroupId, registry, store: alertStore, channels: loadChannels(config.alerts.channelsFile), log, metrics, onFatal })
-    : null;
+  // Detection lives with the budgets: it reads ClickHouse on node-cron schedules and publishes to alerts.v1 like they do.
+  const detectionSettings = loadDetectionSettings(config.detection.file);
+  const detection =
+    clickhouse && alertStore && alertProducer && detectionSettings.enabled
+      ? new DetectionService({
+          reader: new DetectionReader(clickhouse),
+          states: new DetectorStateStore(clickhouse),
+          publish: (alerts) => alertProducer.send([{ topic: topics.alerts, messages: alerts.map((alert) => ({ key: alert.alert_id, value: registry.encode(SCHEMA_NAMES.alert, alert) })) }]),
+          settings: detectionSettings,
+          minuteSchedule: config.detection.minuteSchedule,
+          hourlySchedule: config.detection.hourlySchedule,
+          log,
+          metrics,
+        })
+      : null;
+  const silences = alertStore && clickhouse ? new SilenceStore(clickhouse) : null;
+  const notifier =
+    alertStore && silences
+      ? new AlertNotifier({ kafka, topic: topics.alerts, dlqTopic: topics.dlq, groupId: config.alerts.notifierGroupId, registry, store: alertStore, silences, channels: loadChannels(config.alerts.channelsFile), log, metrics, onFatal })
+      : null;
 
   const readiness: ReadinessCheck[] = [
     ...(publisher ? [{ name: 'kafka_producer', check: () => publisher.connected }] : []),
@@ -133,6 +160,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   if (services.has('api') && clickhouse) registerReportRoutes(app, { clickhouse, policy });
   if (services.has('api') && clickhouse) registerAnalysisRoutes(app, { clickhouse, policy });
   if (budgets && evaluator && alertStore) registerBudgetRoutes(app, { store: budgets, evaluator, alerts: alertStore, policy });
+  if (alertStore && silences && clickhouse) registerAlertRoutes(app, { alerts: alertStore, silences, acks: new AckStore(clickhouse), context: detection ? (alert) => detection.context(alert) : undefined });
   if (services.has('api') && clickhouse) registerChargebackRoutes(app, { clickhouse, policy, allocation: new AllocationSource(config.allocationFile, log) });
   if (services.has('api') && pricing) registerPricingRoutes(app, { pricing });
   if (services.has('api')) registerAttributionRoutes(app, { policy, clickhouse });
@@ -148,6 +176,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
       ['enricher', enricher ? () => enricher.stop() : undefined],
       ['sink', sink ? () => sink.stop() : undefined],
       ['budget alerts', alertPublisher ? () => alertPublisher.stop() : undefined],
+      ['detection', detection ? () => detection.stop() : undefined],
       ['notifier', notifier ? () => notifier.stop() : undefined],
       ['alert producer', alertProducer ? () => alertProducer.close() : undefined],
       ['clickhouse', clickhouse ? () => clickhouse.close() : undefined],
@@ -176,6 +205,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     await alertProducer?.connect();
     await notifier?.start();
     alertPublisher?.start();
+    detection?.start();
     url = await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     await stopAll().catch((stopErr: unknown) => log.error({ err: stopErr }, 'cleanup after a failed start failed'));
@@ -189,6 +219,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     app,
     metrics,
     clickhouse,
+    detection,
     fatal,
     stop: () => {
       stopping ??= stopAll().then(() => log.info('spendline stopped'));

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { budgetAlertChanges, type AlertEvent } from '../../../services/alerts/budget-alerts.ts';
+import { budgetAlertChanges } from '../../../services/alerts/budget-alerts.ts';
+import type { AlertEvent } from '../../../services/alerts/alert-event.ts';
 import { channelRequest, webhookSignature, type Channel } from '../../../services/alerts/channels.ts';
 import { deliverAlert } from '../../../services/alerts/delivery.ts';
 import { budgetDefinition, periodAt } from '../../../services/budgets/budget.ts';

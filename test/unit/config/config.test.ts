@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       attributionPolicyFile: null,
       allocationFile: null,
       alerts: { channelsFile: null, evaluationSchedule: '*/10 * * * * *', notifierGroupId: 'spendline-notifier', budgetsFile: null },
+      detection: { file: null, minuteSchedule: '35 * * * * *', hourlySchedule: '0 2 * * * *' },
       apiUrl: 'http://127.0.0.1:8080',
       kafka: { brokers: null, clientId: 'spendline', topicPrefix: '', partitions: 3, replicationFactor: null, localPort: 19092 },
       clickhouse: { url: null, username: 'default', password: '', database: 'spendline', chdbPath: resolve('.spendline', 'chdb') },
@@ -68,6 +69,9 @@ describe('loadConfig', () => {
       SPENDLINE_SCOPED_READER_TOKENS: JSON.stringify([{ token: TOKEN_B, teams: ['search'] }]),
       SPENDLINE_ATTRIBUTION_POLICY: '/etc/spendline/attribution.json',
       SPENDLINE_ALLOCATION_FILE: '/etc/spendline/allocation.json',
+      SPENDLINE_DETECTION_FILE: '/etc/spendline/detection.json',
+      DETECTION_MINUTE_SCHEDULE: '20 * * * * *',
+      DETECTION_HOURLY_SCHEDULE: '0 7 * * * *',
     });
     expect(config).toEqual({
       logLevel: 'debug',
@@ -76,6 +80,7 @@ describe('loadConfig', () => {
       attributionPolicyFile: '/etc/spendline/attribution.json',
       allocationFile: '/etc/spendline/allocation.json',
       alerts: { channelsFile: null, evaluationSchedule: '*/10 * * * * *', notifierGroupId: 'spendline-notifier', budgetsFile: null },
+      detection: { file: '/etc/spendline/detection.json', minuteSchedule: '20 * * * * *', hourlySchedule: '0 7 * * * *' },
       apiUrl: 'http://127.0.0.1:0',
       kafka: { brokers: ['k1:9092', 'k2:9092'], clientId: 'spendline-test', topicPrefix: 'test-1.', partitions: 12, replicationFactor: 2, localPort: 29092 },
       clickhouse: { url: 'https://ch.example.com:8443', username: 'writer', password: 'secret', database: 'spendline_test_1', chdbPath: '/var/lib/spendline/chdb' },

@@ -70,6 +70,19 @@ describe('spendline detect', () => {
     });
   });
 
+  it('never looks ahead: truncating the input does not change the scores of the rows kept', async () => {
+    const values = series(3000, 2600);
+    const rows = values.map((value, i) => `${new Date(Date.UTC(2026, 10, 1) + i * 300_000).toISOString().replace('T', ' ').slice(0, 19)},${value.toFixed(3)}`);
+    const whole = (await run(`timestamp,value\n${rows.join('\n')}\n`)).out.trim().split('\n');
+    const cut = (await run(`timestamp,value\n${rows.slice(0, 2650).join('\n')}\n`)).out.trim().split('\n');
+    expect(cut).toEqual(whole.slice(0, 2651));
+    expect(Math.max(...whole.slice(2601, 2603).map((line) => Number(line.split(',').at(-1))))).toBeGreaterThanOrEqual(0.7);
+  });
+
+  it('names the line of a timestamp that is not a date', async () => {
+    expect(await run('timestamp,value\n2026-11-01 00:00:00,1\nyesterday,2\n')).toMatchObject({ code: 1, err: expect.stringContaining('line 3 has a timestamp that is not a date and time') });
+  });
+
   it('names the line of a malformed row, and a wrong header', async () => {
     expect(await run('timestamp,value\n2026-11-01 00:00:00,1\n2026-11-01 00:05:00,abc\n')).toMatchObject({ code: 1, err: expect.stringContaining('line 3 must be timestamp,value with a number value') });
     expect(await run('time,cost\n2026-11-01 00:00:00,1\n')).toMatchObject({ code: 1, err: expect.stringContaining('line 1 must be the header timestamp,value') });
