@@ -140,9 +140,10 @@ export function modelPriceHoursQuery(from: number, to: number): BuiltQuery {
   return {
     sql: [
       `SELECT model, ${epochMs('toStartOfHour(occurred_at)')} AS hour,`,
-      '  sum(toInt64(input_tokens) * sign) AS input_tokens, sum(toInt64(output_tokens) * sign) AS output_tokens, toString(sum(cost * sign)) AS cost,',
-      '  countIf(reported_cost IS NOT NULL) AS reported_rows, toString(sumIf(ifNull(reported_cost, 0) * sign, reported_cost IS NOT NULL)) AS reported_cost,',
-      '  sumIf(toInt64(input_tokens) * sign, reported_cost IS NOT NULL) AS reported_input_tokens, sumIf(toInt64(output_tokens) * sign, reported_cost IS NOT NULL) AS reported_output_tokens,',
+      // Aliases never repeat a column name: ClickHouse would read the alias inside the other aggregates.
+      '  sum(toInt64(input_tokens) * sign) AS input_sum, sum(toInt64(output_tokens) * sign) AS output_sum, toString(sum(cost * sign)) AS cost_sum,',
+      '  countIf(reported_cost IS NOT NULL) AS reported_rows, toString(sumIf(ifNull(reported_cost, 0) * sign, reported_cost IS NOT NULL)) AS reported_sum,',
+      '  sumIf(toInt64(input_tokens) * sign, reported_cost IS NOT NULL) AS reported_input_sum, sumIf(toInt64(output_tokens) * sign, reported_cost IS NOT NULL) AS reported_output_sum,',
       '  arraySort(groupUniqArray(price_version)) AS price_versions',
       FROM,
       `WHERE ${RANGE} AND cost_status = 'priced'`,

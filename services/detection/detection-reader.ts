@@ -22,13 +22,13 @@ const binRow = z.object({ dimension: z.string(), value: z.string(), direction: z
 const priceRow = z.object({
   model: z.string(),
   hour: count,
-  input_tokens: count,
-  output_tokens: count,
-  cost: units,
+  input_sum: count,
+  output_sum: count,
+  cost_sum: units,
   reported_rows: count,
-  reported_cost: units,
-  reported_input_tokens: count,
-  reported_output_tokens: count,
+  reported_sum: units,
+  reported_input_sum: count,
+  reported_output_sum: count,
   price_versions: z.array(z.string()),
 });
 const unpricedRow = z.object({ provider: z.string(), model: z.string(), gateway: z.string(), baseline_events: count, baseline_unpriced: count, current_events: count, current_unpriced: count, reasons: z.array(z.string()) });
@@ -134,12 +134,12 @@ export class DetectionReader {
     return rows.map((row) => ({
       model: row.model,
       hour: row.hour,
-      inputTokens: row.input_tokens,
-      outputTokens: row.output_tokens,
-      costUnits: row.cost,
-      reportedCostUnits: row.reported_rows > 0 ? row.reported_cost : null,
-      reportedInputTokens: row.reported_input_tokens,
-      reportedOutputTokens: row.reported_output_tokens,
+      inputTokens: row.input_sum,
+      outputTokens: row.output_sum,
+      costUnits: row.cost_sum,
+      reportedCostUnits: row.reported_rows > 0 ? row.reported_sum : null,
+      reportedInputTokens: row.reported_input_sum,
+      reportedOutputTokens: row.reported_output_sum,
       priceVersions: row.price_versions,
     }));
   }
