@@ -105,6 +105,8 @@ const envSchema = z.object({
   DETECTION_MINUTE_SCHEDULE: z.string().min(1).default('35 * * * * *'),
   /** When the hourly detectors (hourly series, model mix, token and price drift) run. */
   DETECTION_HOURLY_SCHEDULE: z.string().min(1).default('0 2 * * * *'),
+  /** Prefix of the runaway stream watch's consumer groups (each process gets its own group: every replica reads every partition). */
+  DETECTION_STREAM_GROUP_PREFIX: z.string().min(1).default('spendline-runaway-watch'),
 
   ENRICHER_GROUP_ID: z.string().min(1).default('spendline-enricher'),
   SINK_GROUP_ID: z.string().min(1).default('spendline-sink'),
@@ -189,6 +191,7 @@ export interface SpendlineConfig {
     readonly file: string | null;
     readonly minuteSchedule: string;
     readonly hourlySchedule: string;
+    readonly streamGroupPrefix: string;
   };
   readonly dataDir: string;
   readonly kafka: KafkaConfig;
@@ -230,6 +233,7 @@ export function loadConfig(env: Record<string, string | undefined>): Validated<S
         file: e.SPENDLINE_DETECTION_FILE ? resolve(e.SPENDLINE_DETECTION_FILE) : null,
         minuteSchedule: e.DETECTION_MINUTE_SCHEDULE,
         hourlySchedule: e.DETECTION_HOURLY_SCHEDULE,
+        streamGroupPrefix: e.DETECTION_STREAM_GROUP_PREFIX,
       },
       kafka: {
         brokers: e.KAFKA_BROKERS && e.KAFKA_BROKERS.length > 0 ? e.KAFKA_BROKERS : null,

@@ -90,10 +90,15 @@ export class DetectionReader {
       if (!run) runs.set(key, (run = { dimension: row.dimension, run: row.run, feature: row.feature, team: row.team, user: row.user, minutes: [] }));
       run.minutes.push({ at: row.at, calls: row.calls, costUnits: row.cost });
     }
-    const features = [...new Set([...runs.values()].map((run) => run.feature))];
-    const baselineRows = await this.#run('detection_run_baselines', queries.featureRunBaselineQuery(features, baselineFrom, from), featureBaselineRow);
-    const baselines = new Map(baselineRows.map((row) => [row.feature, { feature: row.feature, runMinutes: row.run_minutes, callsPerMinuteP99: row.calls_p99, costPerMinuteP99Units: row.cost_p99 }]));
+    const baselines = await this.featureRunBaselines([...new Set([...runs.values()].map((run) => run.feature))], baselineFrom, from);
     return { runs: [...runs.values()], baselines };
+  }
+
+  /** How busy the runs of each feature were per run and minute over [from, to). */
+  async featureRunBaselines(features: readonly string[], from: number, to: number): Promise<Map<string, FeatureRunBaseline>> {
+    if (features.length === 0) return new Map();
+    const rows = await this.#run('detection_run_baselines', queries.featureRunBaselineQuery(features, from, to), featureBaselineRow);
+    return new Map(rows.map((row) => [row.feature, { feature: row.feature, runMinutes: row.run_minutes, callsPerMinuteP99: row.calls_p99, costPerMinuteP99Units: row.cost_p99 }]));
   }
 
   async modelMix(from: number, since: number, to: number): Promise<ModelMixRow[]> {

@@ -110,6 +110,16 @@ export class DetectionService {
     return this.#serial(() => this.#run('hour', now));
   }
 
+  /** Findings seen on the stream (a runaway caught mid-minute): into the incidents now, as a minute run would take them. */
+  report(findings: readonly Finding[], now: number): Promise<AlertEvent[]> {
+    return this.#serial(async () => {
+      await this.#load();
+      const published = await this.#publish(findings, now, 'minute');
+      if (published.length > 0) await this.#saveIncidents();
+      return published;
+    });
+  }
+
   /** Incidents going on now. */
   async openIncidents(): Promise<Incident[]> {
     await this.#load();

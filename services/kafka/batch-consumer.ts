@@ -31,6 +31,8 @@ export interface BatchConsumerOptions {
   readonly maxBytesPerPartition?: number;
   /** Called when kafkajs gives up on the consumer for good; the process should exit and be restarted. */
   readonly onFatal?: (err: Error) => void;
+  /** Where a group with no committed offsets starts: the oldest message (default), or only new ones (a watcher of the live stream). */
+  readonly fromBeginning?: boolean;
 }
 
 /**
@@ -85,7 +87,7 @@ export class BatchConsumer {
   async start(): Promise<void> {
     const { topic, groupId } = this.#options;
     await this.#consumer.connect();
-    await this.#consumer.subscribe({ topic, fromBeginning: true });
+    await this.#consumer.subscribe({ topic, fromBeginning: this.#options.fromBeginning ?? true });
     this.#running = true;
     await this.#consumer.run({
       autoCommit: false,

@@ -41,6 +41,7 @@ import { loadDetectionSettings } from '../detection/detection-config.ts';
 import { DetectionReader } from '../detection/detection-reader.ts';
 import { DetectionService } from '../detection/detection-service.ts';
 import { DetectorStateStore } from '../detection/detector-state-store.ts';
+import { RunawayStreamWatch } from '../detection/runaway-stream-watch.ts';
 
 export const SERVICE_NAMES = ['ingest', 'enricher', 'sink', 'api'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -129,10 +130,11 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
       : null;
   // Detection lives with the budgets: it reads ClickHouse on node-cron schedules and publishes to alerts.v1 like they do.
   const detectionSettings = loadDetectionSettings(config.detection.file);
+  const detectionReader = clickhouse && alertStore ? new DetectionReader(clickhouse) : null;
   const detection =
-    clickhouse && alertStore && alertProducer && detectionSettings.enabled
+    clickhouse && detectionReader && alertProducer && detectionSettings.enabled
       ? new DetectionService({
-          reader: new DetectionReader(clickhouse),
+          reader: detectionReader,
           states: new DetectorStateStore(clickhouse),
           publish: (alerts) => alertProducer.send([{ topic: topics.alerts, messages: alerts.map((alert) => ({ key: alert.alert_id, value: registry.encode(SCHEMA_NAMES.alert, alert) })) }]),
           settings: detectionSettings,
@@ -141,6 +143,11 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
           log,
           metrics,
         })
+      : null;
+  // The kill-switch case on the live stream: a runaway is judged while its minute is still going on.
+  const runawayWatch =
+    detection && detectionReader && detectionSettings.runaway.enabled
+      ? new RunawayStreamWatch({ kafka, topic: topics.enriched, groupPrefix: config.detection.streamGroupPrefix, registry, reader: detectionReader, detection, log, metrics, onFatal })
       : null;
   const silences = alertStore && clickhouse ? new SilenceStore(clickhouse) : null;
   const notifier =
@@ -176,6 +183,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
       ['enricher', enricher ? () => enricher.stop() : undefined],
       ['sink', sink ? () => sink.stop() : undefined],
       ['budget alerts', alertPublisher ? () => alertPublisher.stop() : undefined],
+      ['runaway stream watch', runawayWatch ? () => runawayWatch.stop() : undefined],
       ['detection', detection ? () => detection.stop() : undefined],
       ['notifier', notifier ? () => notifier.stop() : undefined],
       ['alert producer', alertProducer ? () => alertProducer.close() : undefined],
@@ -206,6 +214,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     await notifier?.start();
     alertPublisher?.start();
     detection?.start();
+    await runawayWatch?.start();
     url = await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     await stopAll().catch((stopErr: unknown) => log.error({ err: stopErr }, 'cleanup after a failed start failed'));

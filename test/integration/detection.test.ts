@@ -25,7 +25,8 @@ import { usageEventJson } from '../support/usage-events.ts';
  * run finds the run and the cost and request anomalies it causes in its team
  * and model, and pages once for the one incident; a restart keeps the
  * baselines and the incident (no second page); when the loop stops the
- * incident resolves, once.
+ * incident resolves, once. A loop going on now is caught on the live stream,
+ * before any minute run.
  */
 
 const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'warn');
@@ -151,5 +152,16 @@ describe('detection', () => {
     const latest = await new AlertStore(running.clickhouse!).latest({ ids: [incident.alert_id] });
     expect(latest.map((alert) => alert.state)).toEqual(['resolved']);
     expect(firing()).toHaveLength(1);
+  });
+
+  it('catches a loop on the live stream while its first minute is still going on, before any minute run', async () => {
+    const now = Date.now();
+    const loop = Array.from({ length: 40 }, (_, i) => usageEventJson({ event_id: `live-${i}`, occurred_at: iso(now), feature: 'agent', agent_run_id: 'run-live', user_id: 'u7' }));
+    const response = await running.app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${TEST_TOKENS.ingest}` }, payload: loop });
+    expect(response.statusCode).toBe(200);
+    const page = await eventually(async () => received.find((alert) => alert.source_id === 'runaway/agent_run_id=run-live/calls_per_minute'), { what: 'the runaway page from the stream' });
+    expect(page).toMatchObject({ kind: 'runaway', state: 'firing', since: Math.floor(now / MINUTE) * MINUTE });
+    // Judged as soon as a batch took the minute past the floor: 30 calls or more, whatever the batches were.
+    expect(Number(page!.observed)).toBeGreaterThanOrEqual(30);
   });
 });
