@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS {db:Identifier}.detector_state_v1
 )
 ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY detector_key
-COMMENT 'Detector baselines and state; read with FINAL (or argMax by updated_at)';
+TTL toDateTime(updated_at) + INTERVAL 30 DAY
+COMMENT 'Detector baselines and state; read with FINAL (or argMax by updated_at). A series not written for 30 days (no longer among the busiest) is dropped';
 
 -- Silences: alerts whose scope matches are recorded but nobody is told, until ends_at.
 CREATE TABLE IF NOT EXISTS {db:Identifier}.alert_silences_v1

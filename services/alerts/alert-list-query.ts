@@ -1,6 +1,6 @@
 import type { AlertEvent, AlertSeverity } from './alert-event.ts';
 
-/** Which alerts to list; every field narrows, none widens. */
+/** Which alerts to list; every field narrows, none widens: an empty list matches no alert. */
 export interface AlertListFilter {
   /** State of the alert now (its latest state). */
   readonly states?: readonly AlertEvent['state'][];
@@ -29,18 +29,18 @@ export function buildAlertListQuery(filter: AlertListFilter): { sql: string; par
   const params: Record<string, unknown> = { limit: filter.limit };
   const where: string[] = [];
   const having: string[] = [];
-  if (filter.kinds?.length) {
-    where.push('kind IN {kinds:Array(String)}');
-    params['kinds'] = filter.kinds;
-  }
-  if (filter.states?.length) {
-    having.push('latest_state IN {states:Array(String)}');
-    params['states'] = filter.states;
-  }
-  if (filter.severities?.length) {
-    having.push('if(firing_severity = \'\', latest_severity, firing_severity) IN {severities:Array(String)}');
-    params['severities'] = filter.severities;
-  }
+  // A list given but empty names nothing: it must match nothing, not drop its clause and list every alert.
+  const oneOf = (clauses: string[], expression: string, name: string, values: readonly string[] | undefined) => {
+    if (values === undefined) return;
+    if (values.length === 0) clauses.push('0');
+    else {
+      clauses.push(`${expression} IN {${name}:Array(String)}`);
+      params[name] = values;
+    }
+  };
+  oneOf(where, 'kind', 'kinds', filter.kinds);
+  oneOf(having, 'latest_state', 'states', filter.states);
+  oneOf(having, "if(firing_severity = '', latest_severity, firing_severity)", 'severities', filter.severities);
   Object.entries(filter.scope ?? {}).forEach(([dimension, value], index) => {
     having.push(`has(${scopeValuesSql(`scope_key_${index}`)}, {scope_value_${index}:String})`);
     params[`scope_key_${index}`] = dimension;

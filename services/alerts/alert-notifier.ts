@@ -7,7 +7,7 @@ import { BatchConsumer, type BatchContext, type KafkaMessage } from '../kafka/ba
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AlertStore } from './alert-store.ts';
-import type { AlertEvent } from './alert-event.ts';
+import { SEVERITIES, type AlertEvent } from './alert-event.ts';
 import type { Channel } from './channels.ts';
 import { deliverAlert, firingSentTo, type DeliveryContext, type DeliveryOptions } from './delivery.ts';
 import { silencedBy, type Silence, type SilenceStore } from './silence-store.ts';
@@ -36,7 +36,9 @@ export interface AlertNotifierOptions {
  * evaluators, or again after a restart) is skipped. A new state is delivered to
  * its channels, then recorded with its delivery log, then the offset is
  * committed: a crash in between delivers it again (receivers deduplicate by
- * alert id — PagerDuty's dedup key), never loses it.
+ * alert id — PagerDuty's dedup key), never loses it. A firing alert that
+ * comes again with a higher severity (a detector incident that grew) is told
+ * again: the pager hears that it got worse.
  *
  * Who is told: a firing state goes to the alert's channels whose
  * min_severity it reaches, or to none while a silence covers it; a
@@ -89,7 +91,9 @@ export class AlertNotifier {
     let silences: Silence[] | null = null;
     for (const alert of alerts) {
       const previous = known.get(alert.alert_id);
-      if (previous?.state === alert.state) continue;
+      // A state is told once; a firing alert again only when its severity rose (an incident that grew).
+      const escalated = previous?.state === 'firing' && alert.state === 'firing' && SEVERITIES.indexOf(alert.severity) > SEVERITIES.indexOf(previous.severity);
+      if (previous?.state === alert.state && !escalated) continue;
       const now = Date.now();
       let routing: DeliveryContext;
       if (alert.state === 'firing') {

@@ -39,7 +39,21 @@ export const alertListQuery = z
   })
   // tag:<key> filters; parseAlertListQuery refuses any other parameter.
   .catchall(z.unknown())
-  .refine((query) => rangeIsOrdered({ from: query.from, to: query.to }), { path: ['to'], message: 'must be after from' });
+  .refine((query) => rangeIsOrdered({ from: query.from, to: query.to }), { path: ['to'], message: 'must be after from' })
+  // Filters only narrow: a pair that leaves no severity is a mistake to name, not a reason to list every alert (or none).
+  .refine((query) => query.severity === undefined || query.min_severity === undefined || severitiesOf(query).length > 0, {
+    path: ['min_severity'],
+    error: (issue) => {
+      const { severity = [], min_severity: least } = issue.input as { severity?: readonly AlertSeverity[]; min_severity?: AlertSeverity };
+      return `excludes every severity given in severity (${severity.join(', ')}), so no alert could match: name one at or above ${least} in severity, or drop one of the two`;
+    },
+  });
+
+/** Severities the list asks for: those named in severity (all when absent) at or above min_severity. */
+function severitiesOf(query: { readonly severity?: readonly AlertSeverity[] | undefined; readonly min_severity?: AlertSeverity | undefined }): AlertSeverity[] {
+  const atLeast = query.min_severity ? SEVERITIES.slice(SEVERITIES.indexOf(query.min_severity)) : SEVERITIES;
+  return (query.severity ?? SEVERITIES).filter((level) => atLeast.includes(level));
+}
 
 /**
  * The list query, validated: every issue of the schema, and every unknown
@@ -60,12 +74,10 @@ export function parseAlertListQuery(input: unknown): Validated<z.output<typeof a
 /** The store's filter from a validated list query. */
 export function alertListFilter(query: z.output<typeof alertListQuery>): AlertListFilter {
   const scope = Object.fromEntries(Object.entries(query).filter((entry): entry is [string, string] => isScopeDimension(entry[0]) && typeof entry[1] === 'string'));
-  const atLeast = query.min_severity ? SEVERITIES.slice(SEVERITIES.indexOf(query.min_severity)) : SEVERITIES;
-  const severities: AlertSeverity[] = (query.severity ?? SEVERITIES).filter((level) => atLeast.includes(level));
   return {
     ...(query.state ? { states: [query.state] } : {}),
     ...(query.kind ? { kinds: query.kind } : {}),
-    ...(query.severity || query.min_severity ? { severities } : {}),
+    ...(query.severity || query.min_severity ? { severities: severitiesOf(query) } : {}),
     ...(Object.keys(scope).length > 0 ? { scope } : {}),
     ...(query.from !== undefined ? { from: query.from } : {}),
     ...(query.to !== undefined ? { to: query.to } : {}),

@@ -28,6 +28,7 @@ export async function runDetect(input: string, output: Writable, errors: Writabl
   // The first row waits for the second: the gap between them is the cadence. Its score (the first point's) is 0 either way.
   let first: { text: string; at: number; value: number } | null = null;
   let detector: SeriesDetector | null = null;
+  let previous = -Infinity;
   const score = (text: string, at: number, value: number) => buffered.push(`${text},${detector!.observe(at, value).score.toFixed(6)}\n`);
   for await (const text of lines) {
     line += 1;
@@ -44,6 +45,8 @@ export async function runDetect(input: string, output: Writable, errors: Writabl
     if (timestamp === '' || valueText.trim() === '' || !Number.isFinite(value)) return fail(`line ${line} must be timestamp,value with a number value; got ${JSON.stringify(text.slice(0, 80))}`);
     const at = parseTimestamp(timestamp);
     if (at === null) return fail(`line ${line} has a timestamp that is not a date and time (e.g. 2026-11-24 10:05:00 or ISO 8601); got ${JSON.stringify(timestamp.slice(0, 40))}`);
+    if (at < previous) return fail(`line ${line} has a timestamp earlier than the row before it; rows must be in time order`);
+    previous = at;
     if (!detector) {
       if (!first) {
         first = { text, at, value };

@@ -36,7 +36,8 @@ export function seriesBucketsQuery(resolution: Resolution, dimension: SeriesDime
       `SELECT {dimension:Identifier} AS value, ${epochMs(INTERVALS[resolution])} AS at,`,
       "  sum(sign) AS requests, sumIf(sign, status = 'error') AS errors, toString(sum(cost * sign)) AS cost,",
       '  sum(toInt64(input_tokens) * sign) AS input_tokens, sum(toInt64(output_tokens) * sign) AS output_tokens,',
-      '  toFloat64(ifNull(quantileIf(0.95)(latency_ms, sign > 0), -1)) AS latency_p95',
+      // Each event once: its row as first stored (a restatement's +1 copy would count it twice).
+      '  toFloat64(ifNull(quantileIf(0.95)(latency_ms, sign = 1 AND pricing_run = 0), -1)) AS latency_p95',
       FROM,
       `WHERE ${RANGE} AND value IN {values:Array(String)}`,
       'GROUP BY value, at ORDER BY value, at',
@@ -64,11 +65,11 @@ export function contributorsQuery(dimension: string, value: string, by: readonly
 
 const RUNS = "ARRAY JOIN [('agent_run_id', agent_run_id), ('session_id', session_id)] AS subject";
 
-/** Runs (agent runs and sessions) busy in the last minute: candidates for a runaway. */
-export function busyRunsQuery(from: number, to: number, minCalls: number): BuiltQuery {
+/** Runs (agent runs and sessions) busy in the last minute, by calls or by spend: candidates for a runaway. */
+export function busyRunsQuery(from: number, to: number, minCalls: number, minCost: string): BuiltQuery {
   return {
-    sql: `SELECT subject.1 AS dimension, subject.2 AS run ${FROM} ${RUNS} WHERE ${RANGE} AND subject.2 != '' GROUP BY dimension, run HAVING sum(sign) >= {min_calls:UInt32} ORDER BY sum(sign) DESC LIMIT 1000`,
-    params: { min_calls: minCalls, ...range(from, to) },
+    sql: `SELECT subject.1 AS dimension, subject.2 AS run ${FROM} ${RUNS} WHERE ${RANGE} AND subject.2 != '' GROUP BY dimension, run HAVING sum(sign) >= {min_calls:UInt32} OR sum(cost * sign) >= toDecimal128({min_cost:String}, 12) ORDER BY sum(sign) DESC LIMIT 1000`,
+    params: { min_calls: minCalls, min_cost: minCost, ...range(from, to) },
   };
 }
 
@@ -87,19 +88,19 @@ export function runMinutesQuery(runs: readonly string[], from: number, to: numbe
   };
 }
 
-/** How busy a feature's runs usually are per run and minute (p99), over [from, to). */
-export function featureRunBaselineQuery(features: readonly string[], from: number, to: number): BuiltQuery {
+/** How busy a feature's runs usually are per run and minute (p99), over [from, to), leaving out the runs being judged (a long loop is not its own baseline). */
+export function featureRunBaselineQuery(features: readonly string[], from: number, to: number, excluded: readonly string[] = []): BuiltQuery {
   return {
     sql: [
       'SELECT feature, count() AS run_minutes, toFloat64(quantileExact(0.99)(calls)) AS calls_p99, toString(quantileExact(0.99)(cost)) AS cost_p99',
       'FROM (',
       `  SELECT feature, subject.1 AS dimension, subject.2 AS run, toStartOfMinute(occurred_at) AS minute, sum(sign) AS calls, sum(cost * sign) AS cost`,
       `  ${FROM} ${RUNS}`,
-      `  WHERE ${RANGE} AND subject.2 != '' AND feature IN {features:Array(String)}`,
+      `  WHERE ${RANGE} AND subject.2 != '' AND feature IN {features:Array(String)} AND subject.2 NOT IN {excluded:Array(String)}`,
       '  GROUP BY feature, dimension, run, minute HAVING calls > 0',
       ') GROUP BY feature',
     ].join('\n'),
-    params: { features, ...range(from, to) },
+    params: { features, excluded, ...range(from, to) },
   };
 }
 
@@ -169,23 +170,35 @@ export function unpricedQuery(from: number, since: number, to: number): BuiltQue
   };
 }
 
-/**
- * When each gateway (and each value of the busy-scope dimensions) was last
- * heard from, and its events and spend in this hour of the day on the
- * baseline days [from, dayStart): the usual rate is that over days × 60 minutes.
- */
-export function activityQuery(dimensions: readonly SeriesDimension[], from: number, dayStart: number, to: number, hour: number): BuiltQuery {
-  const pairs = ['gateway_id', ...dimensions.filter((d) => d !== 'gateway_id')].map((column) => `('${column}', ${column})`).join(', ');
-  const usual = "toHour(occurred_at) = {hour:UInt8} AND occurred_at < {day_start:DateTime64(3, 'UTC')}";
+const activityPairs = (dimensions: readonly SeriesDimension[]) =>
+  ['gateway_id', ...dimensions.filter((d) => d !== 'gateway_id')].map((column) => `('${column}', ${column})`).join(', ');
+
+/** When each gateway (and each value of the busy-scope dimensions) was last heard from within [from, to). */
+export function lastSeenQuery(dimensions: readonly SeriesDimension[], from: number, to: number): BuiltQuery {
   return {
     sql: [
-      `SELECT pair.1 AS dimension, pair.2 AS value, toUnixTimestamp64Milli(max(received_at)) AS last_seen,`,
-      `  sumIf(sign, ${usual}) AS usual_events, toString(sumIf(cost * sign, ${usual})) AS usual_cost`,
+      'SELECT pair.1 AS dimension, pair.2 AS value, toUnixTimestamp64Milli(max(received_at)) AS last_seen',
       FROM,
-      `ARRAY JOIN [${pairs}] AS pair`,
+      `ARRAY JOIN [${activityPairs(dimensions)}] AS pair`,
       `WHERE ${RANGE} AND pair.2 != ''`,
       'GROUP BY dimension, value',
     ].join('\n'),
-    params: { hour, day_start: formatDateTime64(dayStart), ...range(from, to) },
+    params: range(from, to),
+  };
+}
+
+/** Events and spend of each gateway and busy-scope value per UTC hour of the day over [from, to) (whole days): its usual rhythm. */
+export function usualActivityQuery(dimensions: readonly SeriesDimension[], from: number, to: number): BuiltQuery {
+  return {
+    sql: [
+      'SELECT pair.1 AS dimension, pair.2 AS value,',
+      '  sumForEach(arrayMap(h -> if(toHour(occurred_at) = h, toInt64(sign), 0), range(24))) AS events_by_hour,',
+      '  arrayMap(x -> toString(x), sumForEach(arrayMap(h -> if(toHour(occurred_at) = h, cost * sign, toDecimal128(0, 12)), range(24)))) AS cost_by_hour',
+      FROM,
+      `ARRAY JOIN [${activityPairs(dimensions)}] AS pair`,
+      `WHERE ${RANGE} AND pair.2 != ''`,
+      'GROUP BY dimension, value',
+    ].join('\n'),
+    params: range(from, to),
   };
 }

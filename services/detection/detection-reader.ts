@@ -3,7 +3,7 @@ import type { ClickHouse } from '../clickhouse/clickhouse.ts';
 import { decimalUnits } from '../money/decimal.ts';
 import type { SeriesDimension } from './detection-config.ts';
 import * as queries from './detection-queries.ts';
-import type { ActivityRow, FeatureRunBaseline, ModelMixRow, ModelPriceHour, RunActivity, TokenDistribution, UnpricedRow } from './named/inputs.ts';
+import type { FeatureRunBaseline, ModelMixRow, ModelPriceHour, RunActivity, TokenDistribution, UnpricedRow } from './named/inputs.ts';
 import type { Resolution, SeriesBucket } from './series-watch.ts';
 
 /**
@@ -32,7 +32,15 @@ const priceRow = z.object({
   price_versions: z.array(z.string()),
 });
 const unpricedRow = z.object({ provider: z.string(), model: z.string(), gateway: z.string(), baseline_events: count, baseline_unpriced: count, current_events: count, current_unpriced: count, reasons: z.array(z.string()) });
-const activityRow = z.object({ dimension: z.string(), value: z.string(), last_seen: count, usual_events: count, usual_cost: units });
+const usualRow = z.object({ dimension: z.string(), value: z.string(), events_by_hour: z.array(count).length(24), cost_by_hour: z.array(units).length(24) });
+
+/** How busy a gateway or scope value usually is, per UTC hour of the day. */
+export interface UsualActivity {
+  readonly dimension: string;
+  readonly value: string;
+  readonly eventsPerMinuteByHour: readonly number[];
+  readonly costPerHourUnitsByHour: readonly bigint[];
+}
 
 export interface ContributorFigures {
   readonly dimension: string;
@@ -77,8 +85,8 @@ export class DetectionReader {
   }
 
   /** Runs busy in [lastMinute, to), with their minutes over [from, to), and their features' baselines over [baselineFrom, from). */
-  async runs(baselineFrom: number, from: number, lastMinute: number, to: number, minCalls: number): Promise<{ runs: RunActivity[]; baselines: Map<string, FeatureRunBaseline> }> {
-    const busy = await this.#run('detection_busy_runs', queries.busyRunsQuery(lastMinute, to, minCalls), z.object({ dimension: z.string(), run: z.string() }));
+  async runs(baselineFrom: number, from: number, lastMinute: number, to: number, minCalls: number, minCost: string): Promise<{ runs: RunActivity[]; baselines: Map<string, FeatureRunBaseline> }> {
+    const busy = await this.#run('detection_busy_runs', queries.busyRunsQuery(lastMinute, to, minCalls, minCost), z.object({ dimension: z.string(), run: z.string() }));
     if (busy.length === 0) return { runs: [], baselines: new Map() };
     const wanted = new Set(busy.map((row) => `${row.dimension}\u0000${row.run}`));
     const rows = await this.#run('detection_run_minutes', queries.runMinutesQuery([...new Set(busy.map((row) => row.run))], from, to), runRow);
@@ -90,14 +98,14 @@ export class DetectionReader {
       if (!run) runs.set(key, (run = { dimension: row.dimension, run: row.run, feature: row.feature, team: row.team, user: row.user, minutes: [] }));
       run.minutes.push({ at: row.at, calls: row.calls, costUnits: row.cost });
     }
-    const baselines = await this.featureRunBaselines([...new Set([...runs.values()].map((run) => run.feature))], baselineFrom, from);
+    const baselines = await this.featureRunBaselines([...new Set([...runs.values()].map((run) => run.feature))], baselineFrom, from, [...new Set(busy.map((row) => row.run))]);
     return { runs: [...runs.values()], baselines };
   }
 
   /** How busy the runs of each feature were per run and minute over [from, to). */
-  async featureRunBaselines(features: readonly string[], from: number, to: number): Promise<Map<string, FeatureRunBaseline>> {
+  async featureRunBaselines(features: readonly string[], from: number, to: number, excludedRuns: readonly string[] = []): Promise<Map<string, FeatureRunBaseline>> {
     if (features.length === 0) return new Map();
-    const rows = await this.#run('detection_run_baselines', queries.featureRunBaselineQuery(features, from, to), featureBaselineRow);
+    const rows = await this.#run('detection_run_baselines', queries.featureRunBaselineQuery(features, from, to, excludedRuns), featureBaselineRow);
     return new Map(rows.map((row) => [row.feature, { feature: row.feature, runMinutes: row.run_minutes, callsPerMinuteP99: row.calls_p99, costPerMinuteP99Units: row.cost_p99 }]));
   }
 
@@ -154,15 +162,20 @@ export class DetectionReader {
     return rows.map((row) => ({ provider: row.provider, model: row.model, gateway: row.gateway, baselineEvents: row.baseline_events, baselineUnpriced: row.baseline_unpriced, currentEvents: row.current_events, currentUnpriced: row.current_unpriced, reasons: row.reasons }));
   }
 
-  /** Activity per gateway and busy-scope value; usual rates over the `days` days before `dayStart`, at `hour` (UTC). */
-  async activity(dimensions: readonly SeriesDimension[], days: number, dayStart: number, to: number, hour: number): Promise<ActivityRow[]> {
-    const rows = await this.#run('detection_activity', queries.activityQuery(dimensions, dayStart - days * 86_400_000, dayStart, to, hour), activityRow);
+  /** When each gateway and busy-scope value was last heard from within [from, to), by "dimension\u0000value". */
+  async lastSeen(dimensions: readonly SeriesDimension[], from: number, to: number): Promise<Map<string, number>> {
+    const rows = await this.#run('detection_last_seen', queries.lastSeenQuery(dimensions, from, to), z.object({ dimension: z.string(), value: z.string(), last_seen: count }));
+    return new Map(rows.map((row) => [`${row.dimension}\u0000${row.value}`, row.last_seen]));
+  }
+
+  /** The usual rhythm of each gateway and busy-scope value over the `days` whole days before `dayStart`: events per minute and spend per hour, per UTC hour of the day. */
+  async usualActivity(dimensions: readonly SeriesDimension[], days: number, dayStart: number): Promise<UsualActivity[]> {
+    const rows = await this.#run('detection_usual_activity', queries.usualActivityQuery(dimensions, dayStart - days * 86_400_000, dayStart), usualRow);
     return rows.map((row) => ({
       dimension: row.dimension,
       value: row.value,
-      lastSeen: row.last_seen,
-      usualEventsPerMinute: row.usual_events / (days * 60),
-      usualCostPerHourUnits: row.usual_cost / BigInt(days),
+      eventsPerMinuteByHour: row.events_by_hour.map((events) => events / (days * 60)),
+      costPerHourUnitsByHour: row.cost_by_hour.map((cost) => cost / BigInt(days)),
     }));
   }
 

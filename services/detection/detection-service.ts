@@ -1,9 +1,11 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { AlertEvent } from '../alerts/alert-event.ts';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { SEVERITIES, type AlertEvent, type AlertSeverity } from '../alerts/alert-event.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { SERIES_DIMENSIONS, SERIES_METRICS, type DetectionSettings, type SeriesDimension, type SeriesMetric } from './detection-config.ts';
-import type { DetectionReader } from './detection-reader.ts';
+import type { DetectionReader, UsualActivity } from './detection-reader.ts';
+import type { ActivityRow } from './named/inputs.ts';
 import { incidentAlert, incidentResolution } from './detector-alerts.ts';
 import type { DetectorStateStore } from './detector-state-store.ts';
 import { findingKey, type Finding } from './finding.ts';
@@ -11,12 +13,12 @@ import { withContributors } from './contributors.ts';
 import { IncidentBook, type Incident } from './incidents.ts';
 import { detectModelMixDrift } from './named/model-mix.ts';
 import { detectPriceDrift } from './named/price-drift.ts';
-import { detectRunaways } from './named/runaway.ts';
+import { detectRunaways, RUNAWAY_DEFAULTS } from './named/runaway.ts';
 import { detectSilence } from './named/silence.ts';
 import { detectTokenDrift } from './named/token-drift.ts';
 import { detectUnpricedUsage } from './named/unpriced.ts';
-import type { SeriesDetectorState } from './series-detector.ts';
-import { BUCKET_MS, measure, SeriesWatch, type Resolution } from './series-watch.ts';
+import { packSeriesState, unpackSeriesState, type PackedSeriesState, type SeriesDetectorState } from './series-detector.ts';
+import { BUCKET_MS, measure, SeriesWatch, type Resolution, type SeriesBucket } from './series-watch.ts';
 
 export interface DetectionServiceOptions {
   readonly reader: DetectionReader;
@@ -41,12 +43,21 @@ const WARM_UP: Readonly<Record<Resolution, number>> = { minute: 2 * DAY, hour: 1
 const ALERT_HORIZON: Readonly<Record<Resolution, number>> = { minute: 15 * MINUTE, hour: 2 * HOUR };
 /** A member of an incident not reported again for this long is gone: a few minute runs, or two hourly runs. */
 const STALE_AFTER: Readonly<Record<Resolution, number>> = { minute: 5 * MINUTE, hour: 2 * HOUR };
-/** Series states are written every this many runs (and on stop); a restart replays the buckets since from ClickHouse. */
-const SAVE_EVERY: Readonly<Record<Resolution, number>> = { minute: 10, hour: 1 };
+/**
+ * Series states (several kB each) are written every this many runs and on
+ * stop; after a crash the buckets since are replayed from ClickHouse (an hour
+ * of minutes, six hours), and what they find keeps incidents going but opens
+ * none. Open incidents are written every run.
+ */
+const SAVE_EVERY: Readonly<Record<Resolution, number>> = { minute: 60, hour: 6 };
 /** Closed incidents remembered, so a replay after a restart does not open them again. */
 const REMEMBER_CLOSED = 2 * DAY;
 
 const INCIDENTS_KEY = 'incidents';
+/** Calls in the last minute that make a run worth judging (a third of the runaway floor: its own usual rate may be lower). */
+const CANDIDATE_CALLS = 10;
+/** How often the usual rhythm of gateways and busy scopes (a week of events) is read again. */
+const USUAL_TTL = HOUR;
 
 export interface DetectorContext {
   readonly open: boolean;
@@ -57,6 +68,7 @@ export interface DetectorContext {
 interface IncidentsState {
   readonly open: Incident[];
   readonly closed: Record<string, number>;
+  readonly severities?: Record<string, AlertSeverity>;
 }
 
 /**
@@ -80,8 +92,11 @@ export class DetectionService {
   #watches!: Record<Resolution, SeriesWatch>;
   #book!: IncidentBook;
   #closed: Record<string, number> = {};
+  /** Severity each open incident was last published with. */
+  #severities: Record<string, AlertSeverity> = {};
   readonly #runs: Record<Resolution, number> = { minute: 0, hour: 0 };
   readonly #topValues = new Map<string, { at: number; values: string[] }>();
+  #usual: { at: number; rows: UsualActivity[] } | null = null;
 
   constructor(options: DetectionServiceOptions) {
     this.#options = options;
@@ -89,8 +104,18 @@ export class DetectionService {
   }
 
   start(): void {
+    const busy = new Set<string>();
     const schedule = (expression: string, run: () => Promise<unknown>, name: string) =>
-      this.#tasks.push(cron.schedule(expression, () => void run().catch((err: unknown) => this.#log.error({ err, schedule: name }, 'detection run failed; retrying at the next run'))));
+      this.#tasks.push(
+        cron.schedule(expression, () => {
+          // A run still going at the next tick (a long warm-up, a slow ClickHouse) is not queued behind: the next run catches up.
+          if (busy.has(name)) return this.#log.warn({ schedule: name }, 'detection run still going; skipping this tick');
+          busy.add(name);
+          void run()
+            .catch((err: unknown) => this.#log.error({ err, schedule: name }, 'detection run failed; retrying at the next run'))
+            .finally(() => busy.delete(name));
+        }),
+      );
     schedule(this.#options.minuteSchedule, () => this.runMinute(), 'minute');
     schedule(this.#options.hourlySchedule, () => this.runHourly(), 'hour');
   }
@@ -173,11 +198,22 @@ export class DetectionService {
     const { reader, settings } = this.#options;
     const watch = this.#watches[resolution];
     const findings: Finding[] = [];
+    const earliest = end - WARM_UP[resolution];
     for (const dimension of (resolution === 'minute' ? settings.minute : settings.hourly).scopes) {
       const values = await this.#busiest(dimension, end);
-      const from = Math.max(watch.resumeFrom(dimension) ?? end - WARM_UP[resolution], end - WARM_UP[resolution]);
-      const buckets = await reader.buckets(resolution, dimension, values, from, end);
-      findings.push(...watch.advance(dimension, values, buckets, end, end - ALERT_HORIZON[resolution], from));
+      // Series seen before go on from where they stopped; new ones warm up on the stored history.
+      const resumes = values.map((value) => watch.resumeFrom(dimension, value));
+      const known = values.filter((_, i) => resumes[i] !== null);
+      const fresh = values.filter((_, i) => resumes[i] === null);
+      const from = Math.max(earliest, Math.min(end, ...resumes.filter((at): at is number => at !== null)));
+      const buckets = [...(await reader.buckets(resolution, dimension, known, from, end)), ...(await reader.buckets(resolution, dimension, fresh, earliest, end))];
+      const byValue = new Map<string, SeriesBucket[]>();
+      for (const bucket of buckets) byValue.set(bucket.value, [...(byValue.get(bucket.value) ?? []), bucket]);
+      for (const value of values) {
+        findings.push(...watch.advance(dimension, [value], byValue.get(value) ?? [], end, end - ALERT_HORIZON[resolution], earliest));
+        // A warm-up feeds thousands of buckets a series: let the API and the consumers breathe between series.
+        await yieldToLoop();
+      }
     }
     return findings;
   }
@@ -188,7 +224,7 @@ export class DetectionService {
     if (settings.runaway.enabled) {
       // Runs busy in the last closed minute, judged on their last hour against their feature's runs over the day before.
       const window = { start: end - HOUR, end, baselineStart: end - DAY - HOUR, baselineEnd: end - HOUR };
-      const { runs, baselines } = await reader.runs(window.baselineStart, window.start, end - MINUTE, end, 10);
+      const { runs, baselines } = await reader.runs(window.baselineStart, window.start, end - MINUTE, end, CANDIDATE_CALLS, RUNAWAY_DEFAULTS.minCostPerMinute);
       findings.push(...detectRunaways(runs, baselines, window));
     }
     if (settings.unpriced_usage.enabled) {
@@ -196,9 +232,7 @@ export class DetectionService {
       findings.push(...detectUnpricedUsage(await reader.unpriced(window.baselineStart, window.start, end), window));
     }
     if (settings.silence.enabled) {
-      const dayStart = Math.floor(now / DAY) * DAY;
-      const busy = settings.minute.scopes.filter((dimension) => dimension !== 'model');
-      findings.push(...detectSilence(await reader.activity(busy, 7, dayStart, now, new Date(now).getUTCHours()), now));
+      findings.push(...detectSilence(await this.#activity(now), now));
     }
     return findings;
   }
@@ -216,6 +250,27 @@ export class DetectionService {
     return findings;
   }
 
+  /**
+   * Silence's input: when each gateway and busy scope value was last heard
+   * from (within the last day; silent longer counts from a day ago) and its
+   * usual rhythm by hour of the day over the previous week (read hourly).
+   */
+  async #activity(now: number): Promise<ActivityRow[]> {
+    const { reader, settings } = this.#options;
+    const dimensions = settings.minute.scopes.filter((dimension) => dimension !== 'model');
+    const dayStart = Math.floor(now / DAY) * DAY;
+    if (!this.#usual || now - this.#usual.at >= USUAL_TTL) this.#usual = { at: now, rows: await reader.usualActivity(dimensions, 7, dayStart) };
+    const lastSeen = await reader.lastSeen(dimensions, now - DAY, now);
+    const hour = new Date(now).getUTCHours();
+    return this.#usual.rows.map((usual) => ({
+      dimension: usual.dimension,
+      value: usual.value,
+      lastSeen: lastSeen.get(`${usual.dimension}\u0000${usual.value}`) ?? now - DAY,
+      usualEventsPerMinuteByHour: usual.eventsPerMinuteByHour,
+      usualCostPerHourUnits: usual.costPerHourUnitsByHour[hour] ?? 0n,
+    }));
+  }
+
   /** The busiest values of a dimension over the last week, refreshed hourly. */
   async #busiest(dimension: SeriesDimension, end: number): Promise<string[]> {
     const cached = this.#topValues.get(dimension);
@@ -230,15 +285,39 @@ export class DetectionService {
     const fresh: Finding[] = [];
     for (const finding of findings) {
       // Contributors are looked up once per new series in an incident: they decide its grouping and tell on-call what drove it.
-      fresh.push(this.#book.memberOf(findingKey(finding)) || finding.kind !== 'anomaly' ? finding : await withContributors(reader, finding));
+      fresh.push(this.#book.memberOf(findingKey(finding)) || finding.kind !== 'anomaly' || finding.opens === false ? finding : await withContributors(reader, finding));
     }
-    for (const [id, closedAt] of Object.entries(this.#closed)) if (end - closedAt > REMEMBER_CLOSED) delete this.#closed[id];
-    const changes = this.#book.apply(fresh, end, STALE_AFTER[resolution], new Set(Object.keys(this.#closed)));
+    // Worked out on copies and kept only once published: a publication that fails is made again by the next run.
+    const book = new IncidentBook(settings.group_window_minutes * MINUTE, this.#book.open);
+    const closed = Object.fromEntries(Object.entries(this.#closed).filter(([, closedAt]) => end - closedAt <= REMEMBER_CLOSED));
+    const severities = { ...this.#severities };
+    const changes = book.apply(fresh, end, STALE_AFTER[resolution], new Set(Object.keys(closed)));
     const options = { severity: { warningPerHour: settings.severity.warning_per_hour, criticalPerHour: settings.severity.critical_per_hour }, channels: settings.channels };
-    const alerts = changes.map((change) => (change.state === 'firing' ? incidentAlert(change.incident, options, end) : incidentResolution(change.incident, options, end)));
-    for (const change of changes) if (change.state === 'resolved') this.#closed[change.incident.alertId] = end;
+    const alerts: AlertEvent[] = [];
+    for (const change of changes) {
+      const alert = change.state === 'firing' ? incidentAlert(change.incident, options, end) : incidentResolution(change.incident, options, end);
+      alerts.push(alert);
+      if (change.state === 'firing') severities[alert.alert_id] = alert.severity;
+      else {
+        closed[alert.alert_id] = end;
+        delete severities[alert.alert_id];
+      }
+    }
+    // An incident that grew (more at stake, a runaway joining a cost anomaly) fires again under its id at the higher severity: the pager hears of it.
+    const changed = new Set(changes.map((change) => change.incident.alertId));
+    for (const incident of book.open) {
+      if (changed.has(incident.alertId)) continue;
+      const alert = incidentAlert(incident, options, end);
+      const before = severities[incident.alertId];
+      if (before === undefined || SEVERITIES.indexOf(alert.severity) <= SEVERITIES.indexOf(before)) continue;
+      alerts.push(alert);
+      severities[incident.alertId] = alert.severity;
+    }
+    if (alerts.length > 0) await this.#options.publish(alerts);
+    this.#book = book;
+    this.#closed = closed;
+    this.#severities = severities;
     if (alerts.length === 0) return [];
-    await this.#options.publish(alerts);
     for (const alert of alerts) this.#options.metrics?.detectorAlerts.inc({ kind: alert.kind, state: alert.state });
     this.#log.info({ alerts: alerts.map((alert) => `${alert.alert_id}:${alert.state}:${alert.severity}`) }, 'published detector alerts');
     return alerts;
@@ -249,11 +328,12 @@ export class DetectionService {
       const { states, settings } = this.#options;
       const stored = await states.load('');
       const series = new Map<string, SeriesDetectorState>();
-      for (const [key, state] of stored) if (key !== INCIDENTS_KEY) series.set(key, state as SeriesDetectorState);
+      for (const [key, state] of stored) if (key !== INCIDENTS_KEY) series.set(key, unpackSeriesState(state as PackedSeriesState));
       this.#watches = { minute: new SeriesWatch('minute', settings, series), hour: new SeriesWatch('hour', settings, series) };
       const incidents = (stored.get(INCIDENTS_KEY) as IncidentsState | undefined) ?? { open: [], closed: {} };
       this.#book = new IncidentBook(settings.group_window_minutes * MINUTE, incidents.open);
       this.#closed = { ...incidents.closed };
+      this.#severities = { ...incidents.severities };
       this.#log.info({ series: series.size, openIncidents: incidents.open.length }, 'detector state loaded');
     })().catch((err: unknown) => {
       this.#loaded = null;
@@ -264,12 +344,12 @@ export class DetectionService {
 
   async #save(resolutions: readonly Resolution[]): Promise<void> {
     const entries = new Map<string, { state: unknown; last: number | null }>();
-    for (const resolution of resolutions) for (const [key, state] of this.#watches[resolution].states()) entries.set(key, { state, last: state.last });
-    entries.set(INCIDENTS_KEY, { state: { open: this.#book.open, closed: this.#closed } satisfies IncidentsState, last: null });
+    for (const resolution of resolutions) for (const [key, state] of this.#watches[resolution].states()) entries.set(key, { state: packSeriesState(state), last: state.last });
+    entries.set(INCIDENTS_KEY, { state: { open: this.#book.open, closed: this.#closed, severities: this.#severities } satisfies IncidentsState, last: null });
     await this.#options.states.save(entries);
   }
 
   #saveIncidents(): Promise<void> {
-    return this.#options.states.save(new Map([[INCIDENTS_KEY, { state: { open: this.#book.open, closed: this.#closed } satisfies IncidentsState, last: null }]]));
+    return this.#options.states.save(new Map([[INCIDENTS_KEY, { state: { open: this.#book.open, closed: this.#closed, severities: this.#severities } satisfies IncidentsState, last: null }]]));
   }
 }

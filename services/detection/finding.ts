@@ -37,6 +37,12 @@ export interface Finding {
   readonly contributors: readonly AlertContributor[];
   /** One line: what changed, by how much against the expected range. */
   readonly headline: string;
+  /**
+   * False when the finding may keep an open incident of its series going but
+   * not open one: the series is still out of range but under the volume or
+   * money guard, or the bucket is older than the alerting horizon (a replay).
+   */
+  readonly opens?: boolean;
 }
 
 /** A finding's identity across windows: one series or one named subject (a run, a model, a gateway). */

@@ -4,12 +4,18 @@ import { findingKey, type Finding } from './finding.ts';
 /**
  * One incident, one page. Findings arrive every run of the detectors; the
  * book turns them into incident openings (firing) and closings (resolved):
- *  - a finding of a series already in an open incident updates it;
- *  - a finding that shares a scope value (its own, or a top contributor's)
- *    with an incident opened within the grouping window joins it as related:
- *    a runaway agent that also lifts its team's cost and its model's requests
- *    is one incident, not three pages;
+ *  - a finding of a series already in an open incident updates it (its
+ *    latest window; the incident keeps the earliest `since`);
+ *  - a finding that shares a scope value with an incident that started within
+ *    the grouping window — its own value, or an owner (team, feature, agent
+ *    run, session, API key, tenant) among its top contributors — joins it as
+ *    related: a runaway agent that also lifts its team's cost and its model's
+ *    requests is one incident, not three pages; a named failure joining takes
+ *    the lead from a series anomaly;
  *  - anything else opens an incident, whose alert id is fixed from then on;
+ *    a finding that may only keep an incident going (`opens: false`: under the
+ *    volume or money guard, or from a bucket replayed after a restart) opens
+ *    nothing;
  *  - an incident whose members have all gone quiet for their stale time (a few
  *    runs of their detector) closes.
  * Deterministic for the same findings, so two replicas (or a replay after a
@@ -25,6 +31,8 @@ export interface Incident {
   /** Member series keys → how long after its last report a member counts as gone. */
   readonly staleAfter: Readonly<Record<string, number>>;
   readonly openedAt: number;
+  /** Scope values of every finding that joined it (what later findings are grouped on). */
+  readonly pairs?: readonly string[];
 }
 
 export interface IncidentChange {
@@ -32,10 +40,13 @@ export interface IncidentChange {
   readonly incident: Incident;
 }
 
-/** Scope values a finding is about or driven by: what incidents are grouped on. */
+/** Contributors that say who owns a change; a model or a user is shared by too many unrelated incidents to group on. */
+const OWNERS = new Set(['team', 'feature', 'agent_run_id', 'session_id', 'api_key_id', 'tenant_id', 'cost_center']);
+
+/** Scope values a finding is about or driven by: what incidents are grouped on. Empty values group nothing. */
 function scopePairs(finding: Finding): Set<string> {
-  const pairs = new Set(Object.entries(finding.scope).map(([key, value]) => `${key}=${value}`));
-  for (const contributor of finding.contributors.slice(0, 3)) pairs.add(`${contributor.dimension}=${contributor.value}`);
+  const pairs = new Set(Object.entries(finding.scope).filter(([, value]) => value !== '').map(([key, value]) => `${key}=${value}`));
+  for (const contributor of finding.contributors.slice(0, 3)) if (OWNERS.has(contributor.dimension) && contributor.value !== '') pairs.add(`${contributor.dimension}=${contributor.value}`);
   return pairs;
 }
 
@@ -48,6 +59,17 @@ const compareMoney = (a: string, b: string) => {
   const difference = decimalUnits(a) - decimalUnits(b);
   return difference > 0n ? 1 : difference < 0n ? -1 : 0;
 };
+
+const pairsOf = (incident: Incident): readonly string[] => incident.pairs ?? [...scopePairs(incident.lead)];
+
+/**
+ * The lead after a finding joins: the same series' latest window (the
+ * incident's start kept), or a named failure in place of a series anomaly.
+ */
+function nextLead(lead: Finding, finding: Finding): Finding {
+  if (findingKey(lead) === findingKey(finding)) return finding.windowEnd >= lead.windowEnd ? { ...finding, since: Math.min(lead.since, finding.since) } : lead;
+  return PRIORITY[finding.kind] < PRIORITY[lead.kind] ? finding : lead;
+}
 
 export function incidentAlertId(finding: Finding): string {
   return `${findingKey(finding)}/${new Date(finding.since).toISOString()}`;
@@ -77,19 +99,20 @@ export class IncidentBook {
     const opened: Incident[] = [];
     for (const finding of [...findings].sort(leadFirst)) {
       const key = findingKey(finding);
-      const home = this.memberOf(key) ?? this.#groupFor(finding);
+      const home = this.memberOf(key) ?? (finding.opens === false ? undefined : this.#groupFor(finding));
       if (home) {
-        const lead = findingKey(home.lead) === key ? finding : home.lead;
         this.#open.set(home.alertId, {
           ...home,
-          lead,
-          members: { ...home.members, [key]: finding.windowEnd },
+          lead: nextLead(home.lead, finding),
+          // A catch-up run reports several buckets of a series, in no particular order: the latest counts.
+          members: { ...home.members, [key]: Math.max(home.members[key] ?? -Infinity, finding.windowEnd) },
           staleAfter: { ...home.staleAfter, [key]: staleAfter },
+          pairs: [...new Set([...pairsOf(home), ...scopePairs(finding)])].sort(),
         });
         continue;
       }
-      if (closed.has(incidentAlertId(finding))) continue;
-      const incident: Incident = { alertId: incidentAlertId(finding), lead: finding, members: { [key]: finding.windowEnd }, staleAfter: { [key]: staleAfter }, openedAt: finding.windowEnd };
+      if (finding.opens === false || closed.has(incidentAlertId(finding))) continue;
+      const incident: Incident = { alertId: incidentAlertId(finding), lead: finding, members: { [key]: finding.windowEnd }, staleAfter: { [key]: staleAfter }, openedAt: finding.windowEnd, pairs: [...scopePairs(finding)].sort() };
       this.#open.set(incident.alertId, incident);
       opened.push(incident);
     }
@@ -114,7 +137,7 @@ export class IncidentBook {
     let best: Incident | undefined;
     for (const incident of this.#open.values()) {
       if (Math.abs(finding.since - incident.lead.since) > this.#groupWindowMs) continue;
-      const shared = [...scopePairs(incident.lead)].some((pair) => pairs.has(pair));
+      const shared = pairsOf(incident).some((pair) => pairs.has(pair));
       if (shared && (!best || incident.openedAt < best.openedAt)) best = incident;
     }
     return best;

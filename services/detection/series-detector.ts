@@ -1,3 +1,4 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { DEFAULT_DETECTOR, StreamingDetector, type DetectorOptions, type StreamingDetectorState } from './streaming-detector.ts';
 
 /**
@@ -64,6 +65,8 @@ export interface SeriesObservation {
   readonly firing: boolean;
   /** When the incident started, if one is going on. */
   readonly since: number | null;
+  /** Part of an incident and still off its range (not one of the calm buckets that end it). */
+  readonly elevated: boolean;
 }
 
 export interface SeriesDetectorState {
@@ -140,13 +143,15 @@ export class SeriesDetector {
       score,
       firing: this.#since !== null,
       since: this.#since,
+      elevated: this.#since !== null && this.#calm === 0,
     };
     // The hour of the week adapts at `alpha`; the hour of the day and the overall level average over about a week.
     const slow = this.#since === null ? 1 : 0.1;
     const [week, day, overall] = slots;
     this.#learn(week, value, alpha * slow);
-    this.#learn(day, value, (slow * 1) / (7 * this.#options.bucketsPerHour));
-    this.#learn(overall, value, (slow * 1) / (7 * 24 * this.#options.bucketsPerHour));
+    // Capped at 1: a series slower than a bucket every seven hours (daily rows) takes each bucket whole.
+    this.#learn(day, value, slow * Math.min(1, 1 / (7 * this.#options.bucketsPerHour)));
+    this.#learn(overall, value, slow * Math.min(1, 1 / (7 * 24 * this.#options.bucketsPerHour)));
     this.#last = at;
     return observation;
   }
@@ -194,4 +199,17 @@ function slotsOf(at: number): [number, number, number] {
   const date = new Date(at);
   const hour = date.getUTCHours();
   return [date.getUTCDay() * 24 + hour, WEEK_SLOTS + hour, WEEK_SLOTS + DAY_SLOTS];
+}
+
+/** A state as stored: its JSON deflated and in base64 (exact; mostly-empty baselines and long histories shrink several-fold). */
+export interface PackedSeriesState {
+  readonly deflated: string;
+}
+
+export function packSeriesState(state: SeriesDetectorState): PackedSeriesState {
+  return { deflated: deflateRawSync(JSON.stringify(state)).toString('base64') };
+}
+
+export function unpackSeriesState(stored: PackedSeriesState | SeriesDetectorState): SeriesDetectorState {
+  return 'deflated' in stored ? (JSON.parse(inflateRawSync(Buffer.from(stored.deflated, 'base64')).toString()) as SeriesDetectorState) : stored;
 }

@@ -98,18 +98,19 @@ export class SeriesWatch {
     }
   }
 
-  /** The first bucket not yet fed for a series of the dimension (the earliest over them), or null if none is known. */
-  resumeFrom(dimension: SeriesDimension): number | null {
-    let earliest: number | null = null;
-    for (const [series, last] of this.#last) if (series.startsWith(`${dimension}=`)) earliest = Math.min(earliest ?? Infinity, last + BUCKET_MS[this.#resolution]);
-    return earliest;
+  /** The first bucket not yet fed of a series, or null if it was never fed. */
+  resumeFrom(dimension: SeriesDimension, value: string): number | null {
+    const last = this.#last.get(`${dimension}=${value}`);
+    return last === undefined ? null : last + BUCKET_MS[this.#resolution];
   }
 
   /**
    * Feeds the buckets of the given scope values up to `until` (exclusive; empty
    * buckets count as zero), each series from where it stopped (or its first
    * bucket here) but not before `from` (a long stop is not zero-filled), and
-   * returns the findings of buckets that end at or after `alertFrom`.
+   * returns the findings of its incidents. Buckets that end before `alertFrom`
+   * (a catch-up) and buckets under the volume or money guards give findings
+   * that keep an open incident going but open none.
    */
   advance(dimension: SeriesDimension, values: readonly string[], buckets: readonly SeriesBucket[], until: number, alertFrom: number, from = -Infinity): Finding[] {
     const step = BUCKET_MS[this.#resolution];
@@ -153,13 +154,13 @@ export class SeriesWatch {
     let detector = this.#detectors.get(key);
     if (!detector) this.#detectors.set(key, (detector = new SeriesDetector(this.#resolution === 'minute' ? MINUTE_SERIES : HOURLY_SERIES)));
     const observation = detector.observe(bucket.at, measured);
-    if (!report || !observation.firing || observation.since === null) return null;
+    // The calm buckets that end an incident report nothing: its members go stale and it resolves.
+    if (!observation.elevated || observation.since === null) return null;
     const bucketsPerHour = 3_600_000 / BUCKET_MS[this.#resolution];
     const atStake = atStakePerHour(metric, observation, bucket, bucketsPerHour);
     // Reliability metrics page on volume alone; the others also need money at stake.
     const reliability = metric === 'error_rate' || metric === 'latency_p95_ms';
-    if (bucket.requests < minRequests && !reliability) return null;
-    if (!reliability && atStake < Number(this.#settings.min_at_stake_per_hour)) return null;
+    const guarded = (bucket.requests < minRequests && !reliability) || (!reliability && atStake < Number(this.#settings.min_at_stake_per_hour));
     const unit = UNITS[metric](this.#resolution);
     const show = (x: number) => formatFigure(metric, x);
     return {
@@ -179,6 +180,7 @@ export class SeriesWatch {
       spent: formatDecimal(bucket.costUnits),
       contributors: [],
       headline: `${metric.replaceAll('_', ' ')} of ${bucket.dimension}=${bucket.value} is ${show(observation.value)} ${unit}, expected ${show(observation.expected)} (${show(observation.low)}–${show(observation.high)})`,
+      opens: report && !guarded,
     };
   }
 }

@@ -134,6 +134,27 @@ describe('detection', () => {
     expect(detail.context).toMatchObject({ open: true, members: [incident.source_id, ...incident.related].sort() });
   });
 
+  it('does not page again after a crash: a detector with no saved series replays them from storage into the open incident', async () => {
+    const clickhouse = running.clickhouse!;
+    const published: AlertEvent[] = [];
+    const { DetectionService } = await import('../../services/detection/detection-service.ts');
+    const { DetectionReader } = await import('../../services/detection/detection-reader.ts');
+    const { loadDetectionSettings } = await import('../../services/detection/detection-config.ts');
+    const afterCrash = new DetectionService({
+      reader: new DetectionReader(clickhouse),
+      states: new DetectorStateStore(clickhouse),
+      publish: async (alerts) => void published.push(...alerts),
+      settings: loadDetectionSettings(config.detection.file),
+      minuteSchedule: '0 0 0 1 1 *',
+      hourlySchedule: '0 0 0 1 1 *',
+      log,
+    });
+    expect((await afterCrash.openIncidents()).map((open) => open.alertId)).toEqual([incident.alert_id]);
+    expect(await afterCrash.runMinute(T + 2 * MINUTE + 30_000)).toEqual([]);
+    expect((await afterCrash.openIncidents()).map((open) => open.alertId)).toEqual([incident.alert_id]);
+    expect(published).toEqual([]);
+  });
+
   it('keeps baselines and the open incident through a restart: no second page', async () => {
     await running.stop();
     running = await start();

@@ -90,8 +90,8 @@ export interface ActivityRow {
   readonly dimension: string;
   readonly value: string;
   readonly lastSeen: number;
-  /** Events per minute it usually sends at this hour of the day (mean over the same hour on the baseline days). */
-  readonly usualEventsPerMinute: number;
+  /** Events per minute it usually sends in each hour of the day (index: UTC hour; mean over the baseline days). */
+  readonly usualEventsPerMinuteByHour: readonly number[];
   /** Its usual spend per hour at this hour of the day. */
   readonly usualCostPerHourUnits: bigint;
 }

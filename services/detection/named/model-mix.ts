@@ -45,7 +45,13 @@ export const MODEL_MIX_DEFAULTS: ModelMixOptions = {
   maxContributors: 5,
 };
 
-/** Scope values whose model mix drifted. Scores are the PSI. */
+/**
+ * Scope values whose model mix drifted. Scores are the PSI.
+ *
+ * `since` is the window's start, never later: one PSI over the window cannot
+ * date the shift within it. An ongoing shift so reports a later `since` each
+ * run; the incident book keeps the earliest one (incidents.ts).
+ */
 export function detectModelMixDrift(rows: readonly ModelMixRow[], window: DetectionWindow, options: ModelMixOptions = MODEL_MIX_DEFAULTS): Finding[] {
   const groups = new Map<string, ModelMixRow[]>();
   for (const row of rows) {

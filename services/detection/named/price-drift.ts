@@ -11,18 +11,23 @@ import { MIN_CONDITIONING, expectedCost, fitTokenRates, type TokenRates } from '
  * rates say, with the same price tables in force — so no catalog change
  * explains it (a cost rule misapplied, a tier or discount lost). The same test
  * on the cost the gateway reports catches a provider price change Spendline's
- * catalog has not caught up with. When the price tables of the window differ
- * from the baseline's, the change is explained and neither metric fires.
+ * catalog has not caught up with.
  *
  * Expected cost = a·input + b·output tokens of the window, the rates fitted
- * over the baseline hours (token-rates.ts); drift = actual / expected − 1.
+ * over the baseline hours priced with the same price tables as the window
+ * (token-rates.ts); drift = actual / expected − 1. A price version is a hash
+ * of the whole catalog, so any catalog update starts a new one: the fit keeps
+ * only the baseline hours whose set of versions equals the window's, and the
+ * model is judged once `minBaselineHours` of them have passed since the
+ * update. A window priced with tables no baseline hour used has no such hours:
+ * the change is explained by the catalog and neither metric fires.
  */
 export interface PriceDriftOptions {
   /** |drift| from which it fires, a fraction (0.2: 20% off the baseline rates either way). */
   readonly threshold: number;
   /** Tokens (input + output) in the window needed to judge; fewer and cache hits or rounding swing the rate. */
   readonly minTokens: number;
-  /** Baseline hours with tokens needed to fit rates. */
+  /** Baseline hours with tokens, priced with the window's price tables, needed to fit rates. */
   readonly minBaselineHours: number;
   /** See token-rates.ts MIN_CONDITIONING. */
   readonly minConditioning: number;
@@ -51,10 +56,10 @@ export function detectPriceDrift(
   const findings: Finding[] = [];
   const models = [...new Set(current.map((row) => row.model))];
   for (const model of models) {
-    const base = baseline.filter((row) => row.model === model);
     const cur = current.filter((row) => row.model === model).sort((a, b) => a.hour - b.hour);
     const versions = versionSet(cur);
-    if (versions !== versionSet(base)) continue;
+    // Only hours priced exactly as the window was say what its tokens should cost; judge() counts them.
+    const base = baseline.filter((row) => row.model === model && versionSet([row]) === versions);
     const spent = cur.reduce((sum, row) => sum + row.costUnits, 0n);
     const catalog = (row: ModelPriceHour): Hour => ({ hour: row.hour, inputTokens: row.inputTokens, outputTokens: row.outputTokens, units: row.costUnits });
     const reported = (row: ModelPriceHour): Hour[] =>

@@ -136,7 +136,7 @@ function finding(run: RunActivity, minutes: readonly Minute[], lastMinute: Minut
   const contributors: AlertContributor[] = [
     { dimension: 'feature', value: run.feature, observed: observedText, expected: expectedText },
     { dimension: 'team', value: run.team, observed: observedText, expected: expectedText },
-    { dimension: 'user', value: run.user, observed: observedText, expected: expectedText },
+    { dimension: 'user_id', value: run.user, observed: observedText, expected: expectedText },
   ];
   const spent = minutes.reduce((sum, minute) => sum + minute.costUnits, 0n);
   return {

@@ -46,7 +46,13 @@ export const TOKEN_DRIFT_DEFAULTS: TokenDriftOptions = {
   maxContributors: 3,
 };
 
-/** Distributions that drifted. Scores are the PSI. */
+/**
+ * Distributions that drifted. Scores are the PSI.
+ *
+ * `since` is the window's start, never later: one PSI over the window cannot
+ * date the shift within it. An ongoing drift so reports a later `since` each
+ * run; the incident book keeps the earliest one (incidents.ts).
+ */
 export function detectTokenDrift(distributions: readonly TokenDistribution[], window: DetectionWindow, options: TokenDriftOptions = TOKEN_DRIFT_DEFAULTS): Finding[] {
   const findings: Finding[] = [];
   for (const distribution of distributions) {

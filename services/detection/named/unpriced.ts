@@ -19,7 +19,15 @@ export interface UnpricedOptions {
 
 export const UNPRICED_DEFAULTS: UnpricedOptions = { minEvents: 10, shareFactor: 10 };
 
-/** (provider, model, gateway) rows whose unpriced share jumped. Scores are the window's unpriced share, in [0, 1]. */
+/**
+ * (provider, model, gateway) rows whose unpriced share jumped, scoped by
+ * provider, model and gateway_id (the usage columns, as alert filters and
+ * silences name them). Scores are the window's unpriced share, in [0, 1].
+ *
+ * `since` is the window's start, never later: two counts per window cannot
+ * date the jump within it. An ongoing jump so reports a later `since` each
+ * run; the incident book keeps the earliest one (incidents.ts).
+ */
 export function detectUnpricedUsage(rows: readonly UnpricedRow[], window: DetectionWindow, options: UnpricedOptions = UNPRICED_DEFAULTS): Finding[] {
   const findings: Finding[] = [];
   for (const row of rows) {
@@ -33,7 +41,7 @@ export function detectUnpricedUsage(rows: readonly UnpricedRow[], window: Detect
     findings.push({
       kind: 'unpriced_usage',
       metric: 'unpriced_events',
-      scope: { provider: row.provider, model: row.model, gateway: row.gateway },
+      scope: { provider: row.provider, model: row.model, gateway_id: row.gateway },
       windowStart: window.start,
       windowEnd: window.end,
       since: window.start,
@@ -48,7 +56,7 @@ export function detectUnpricedUsage(rows: readonly UnpricedRow[], window: Detect
       contributors: [
         {
           dimension: 'model',
-          value: `${row.provider}/${row.model}`,
+          value: row.model,
           observed: shareOf(BigInt(row.currentUnpriced), BigInt(row.currentEvents)) ?? '0',
           expected: shareOf(BigInt(row.baselineUnpriced), BigInt(row.baselineEvents)) ?? '0',
         },

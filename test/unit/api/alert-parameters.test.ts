@@ -39,6 +39,24 @@ describe('alert list parameters', () => {
     expect(paths(parseAlertListQuery({ 'tag:env': ['a', 'b'] }))).toEqual(['tag:env']);
   });
 
+  it('refuses a severity and min_severity that leave no severity, naming both, rather than listing every alert', () => {
+    expect(parseAlertListQuery({ severity: 'info', min_severity: 'critical' })).toEqual({
+      ok: false,
+      issues: [{ path: 'min_severity', message: 'excludes every severity given in severity (info), so no alert could match: name one at or above critical in severity, or drop one of the two' }],
+    });
+    expect(paths(parseAlertListQuery({ severity: 'info,warning', min_severity: 'critical', limit: '5000' }))).toEqual(['limit', 'min_severity']);
+    const overlapping = parseAlertListQuery({ severity: 'info,warning', min_severity: 'warning' });
+    expect(overlapping.ok && alertListFilter(overlapping.value)).toEqual({ severities: ['warning'], limit: 100 });
+  });
+
+  it('builds SQL that lists nothing for a filter list given empty, never everything', () => {
+    const empty = buildAlertListQuery({ severities: [], states: [], kinds: [], limit: 10 });
+    expect(empty.sql).toContain('WHERE 0\n');
+    expect(empty.sql).toContain('HAVING 0\n  AND 0\n');
+    expect(empty.params).toEqual({ limit: 10 });
+    expect(buildAlertListQuery({ severities: [], limit: 10 }).sql).toMatch(/\nHAVING 0\nORDER BY/);
+  });
+
   it('builds SQL that filters each alert’s latest state with bound values only', () => {
     const { sql, params } = buildAlertListQuery({ states: ['firing'], kinds: ['runaway'], severities: ['critical'], scope: { team: "search'; DROP" }, access: { teams: ['search'] }, from: 1, to: 2, limit: 10 });
     expect(sql).not.toContain('DROP');

@@ -79,6 +79,18 @@ describe('spendline detect', () => {
     expect(Math.max(...whole.slice(2601, 2603).map((line) => Number(line.split(',').at(-1))))).toBeGreaterThanOrEqual(0.7);
   });
 
+  it('names the line of a row out of time order', async () => {
+    expect(await run('timestamp,value\n2026-11-01 00:05:00,1\n2026-11-01 00:10:00,2\n2026-11-01 00:00:00,3\n')).toMatchObject({ code: 1, err: expect.stringContaining('line 4 has a timestamp earlier than the row before it') });
+  });
+
+  it('scores daily rows without the baseline running away', async () => {
+    const rows = Array.from({ length: 400 }, (_, i) => `${new Date(Date.UTC(2025, 0, 1) + i * 86_400_000).toISOString().slice(0, 10)},${(100 + (i % 7) * 3 + (i === 390 ? 400 : 0)).toFixed(1)}`);
+    const lines = (await run(`timestamp,value\n${rows.join('\n')}\n`)).out.trim().split('\n').slice(1);
+    const scores = lines.map((line) => Number(line.split(',').at(-1)));
+    expect(scores.every((score) => Number.isFinite(score) && score >= 0 && score <= 1)).toBe(true);
+    expect(scores[390]).toBeGreaterThanOrEqual(0.7);
+  });
+
   it('names the line of a timestamp that is not a date', async () => {
     expect(await run('timestamp,value\n2026-11-01 00:00:00,1\nyesterday,2\n')).toMatchObject({ code: 1, err: expect.stringContaining('line 3 has a timestamp that is not a date and time') });
   });

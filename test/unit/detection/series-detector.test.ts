@@ -78,3 +78,15 @@ describe('SeriesDetector', () => {
     expect(observations.slice(0, 20 * 24 + 15).some((o) => o.firing)).toBe(false);
   });
 });
+
+describe('stored series state', () => {
+  it('packs to deflated base64 and back exactly, and smaller than plain JSON', async () => {
+    const { packSeriesState, unpackSeriesState } = await import('../../../services/detection/series-detector.ts');
+    const detector = new SeriesDetector(MINUTE_SERIES);
+    run(traffic(2 * 1440), detector);
+    const state = detector.state();
+    const packed = JSON.stringify(packSeriesState(state));
+    expect(unpackSeriesState(JSON.parse(packed))).toEqual(state);
+    expect(packed.length).toBeLessThan(JSON.stringify(state).length * 0.7);
+  });
+});

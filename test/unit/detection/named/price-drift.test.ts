@@ -81,6 +81,49 @@ describe('detectPriceDrift', () => {
     expect(detectPriceDrift(baseline, current, window)).toEqual([]);
   });
 
+  describe('after a catalog update within the baseline (a price version is a hash of the whole catalog)', () => {
+    const DAY = 24 * HOUR;
+    const week = { ...window, baselineStart: T0 - 7 * DAY };
+    const [OLD, NEW] = ['c41a9e', '7be2d0'];
+    // Three days on the old tables, which priced gpt-4o at twice today's rates, then four on the new ones.
+    const history = Array.from({ length: 7 }, (_, day) =>
+      baselineDay(100 + day, day < 3 ? { versions: [OLD], rates: [INPUT_RATE * 2n, OUTPUT_RATE * 2n] } : { versions: [NEW] }).map((row) => ({ ...row, hour: row.hour - (6 - day) * DAY })),
+    ).flat();
+
+    it('fits the rates on the hours priced like the window and fires when the cost per token doubles', () => {
+      const current = [hour({ hour: T0, input: 2_000_000, output: 500_000, cost: [2n, 1n], versions: [NEW] })];
+      const [finding, ...rest] = detectPriceDrift(history, current, week);
+      expect(rest).toEqual([]);
+      expect(finding).toMatchObject({
+        metric: 'cost_per_token',
+        scope: { model: 'gpt-4o' },
+        since: T0,
+        atStakePerHour: '10',
+        spent: '20',
+        headline: 'gpt-4o cost per token rose 100% against its baseline rates ($2.50 in, $10.00 out per 1M tokens): $20.00 vs $10.00 expected, price tables unchanged (7be2d0)',
+      });
+      expect(finding!.score).toBeCloseTo(1, 9);
+      expect(finding!.expected).toBeCloseTo(4, 9);
+    });
+
+    it('stays quiet on the old rates once the window is priced on the new tables', () => {
+      const current = [hour({ hour: T0, input: 2_000_000, output: 500_000, versions: [NEW] })];
+      expect(detectPriceDrift(history, current, week)).toEqual([]);
+    });
+
+    it('stays quiet when the window is priced with tables no baseline hour used', () => {
+      const current = [hour({ hour: T0, input: 2_000_000, output: 500_000, cost: [2n, 1n], reported: [2n, 1n], versions: ['e09f5c'] })];
+      expect(detectPriceDrift(history, current, week)).toEqual([]);
+    });
+
+    it('waits for six baseline hours on the window’s tables', () => {
+      const current = [hour({ hour: T0, input: 2_000_000, output: 500_000, cost: [2n, 1n], versions: [NEW] })];
+      const sinceUpdate = (hours: number) => history.map((row) => (row.hour < T0 - hours * HOUR ? { ...row, priceVersions: [OLD] } : row));
+      expect(detectPriceDrift(sinceUpdate(5), current, week)).toEqual([]);
+      expect(detectPriceDrift(sinceUpdate(6), current, week).map((finding) => finding.metric)).toEqual(['cost_per_token']);
+    });
+  });
+
   it('catches a provider price change in the reported cost when the catalog did not change', () => {
     const current = [hour({ hour: T0, input: 2_000_000, output: 500_000, reported: [13n, 10n] })];
     const findings = detectPriceDrift(baseline, current, window);

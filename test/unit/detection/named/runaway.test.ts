@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isScopeDimension } from '../../../../services/alerts/alert-scope.ts';
 import { decimalUnits } from '../../../../services/money/decimal.ts';
 import type { FeatureRunBaseline, RunActivity } from '../../../../services/detection/named/inputs.ts';
 import { RUNAWAY_DEFAULTS, detectRunaways } from '../../../../services/detection/named/runaway.ts';
@@ -49,8 +50,10 @@ describe('detectRunaways', () => {
     expect(finding!.contributors).toEqual([
       { dimension: 'feature', value: 'agent', observed: '240', expected: '12' },
       { dimension: 'team', value: 'search', observed: '240', expected: '12' },
-      { dimension: 'user', value: 'ana', observed: '240', expected: '12' },
+      { dimension: 'user_id', value: 'ana', observed: '240', expected: '12' },
     ]);
+    // Contributors name usage columns, the dimensions alert filters and silences know.
+    expect(finding!.contributors.filter((contributor) => !isScopeDimension(contributor.dimension))).toEqual([]);
   });
 
   it('keeps firing while a loop spins from its first minute: the loop does not become its own baseline', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isScopeDimension } from '../../../../services/alerts/alert-scope.ts';
 import type { UnpricedRow } from '../../../../services/detection/named/inputs.ts';
 import { UNPRICED_DEFAULTS, detectUnpricedUsage } from '../../../../services/detection/named/unpriced.ts';
 import { diurnal, poisson, seededRandom } from './seeded-traffic.ts';
@@ -18,7 +19,7 @@ describe('detectUnpricedUsage', () => {
     expect(finding).toEqual({
       kind: 'unpriced_usage',
       metric: 'unpriced_events',
-      scope: { provider: 'openai', model: 'gpt-5-preview', gateway: 'litellm-eu' },
+      scope: { provider: 'openai', model: 'gpt-5-preview', gateway_id: 'litellm-eu' },
       windowStart: T0,
       windowEnd: T0 + HOUR,
       since: T0,
@@ -30,9 +31,11 @@ describe('detectUnpricedUsage', () => {
       score: 0.4,
       atStakePerHour: '0',
       spent: '0',
-      contributors: [{ dimension: 'model', value: 'openai/gpt-5-preview', observed: '0.4', expected: '0' }],
+      contributors: [{ dimension: 'model', value: 'gpt-5-preview', observed: '0.4', expected: '0' }],
       headline: '412 of 1,030 events (40%) of openai/gpt-5-preview via litellm-eu were unpriced (baseline 0%): model_not_in_catalog, no_usage_tokens',
     });
+    // The scope names usage columns, the dimensions alert filters and silences know.
+    expect(Object.keys(finding!.scope).filter((dimension) => !isScopeDimension(dimension))).toEqual([]);
   });
 
   it('fires at ten times the baseline share, not below', () => {
