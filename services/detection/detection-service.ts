@@ -54,6 +54,8 @@ const SAVE_EVERY: Readonly<Record<Resolution, number>> = { minute: 60, hour: 6 }
 const REMEMBER_CLOSED = 2 * DAY;
 
 const INCIDENTS_KEY = 'incidents';
+/** Findings kept for the next run while Kafka refuses publications. */
+const MAX_UNSENT = 10_000;
 /** Calls in the last minute that make a run worth judging (a third of the runaway floor: its own usual rate may be lower). */
 const CANDIDATE_CALLS = 10;
 /** How often the usual rhythm of gateways and busy scopes (a week of events) is read again. */
@@ -92,6 +94,8 @@ export class DetectionService {
   #watches!: Record<Resolution, SeriesWatch>;
   #book!: IncidentBook;
   #closed: Record<string, number> = {};
+  /** Findings of runs whose publication failed, handed to the next run. */
+  #unsent: Finding[] = [];
   /** Severity each open incident was last published with. */
   #severities: Record<string, AlertSeverity> = {};
   readonly #runs: Record<Resolution, number> = { minute: 0, hour: 0 };
@@ -282,7 +286,8 @@ export class DetectionService {
 
   async #publish(findings: readonly Finding[], end: number, resolution: Resolution): Promise<AlertEvent[]> {
     const { settings, reader } = this.#options;
-    const fresh: Finding[] = [];
+    // What an earlier run found but could not publish comes first: its series have moved on and will not report it again.
+    const fresh: Finding[] = [...this.#unsent];
     for (const finding of findings) {
       // Contributors are looked up once per new series in an incident: they decide its grouping and tell on-call what drove it.
       fresh.push(this.#book.memberOf(findingKey(finding)) || finding.kind !== 'anomaly' || finding.opens === false ? finding : await withContributors(reader, finding));
@@ -313,7 +318,15 @@ export class DetectionService {
       alerts.push(alert);
       severities[incident.alertId] = alert.severity;
     }
-    if (alerts.length > 0) await this.#options.publish(alerts);
+    if (alerts.length > 0) {
+      try {
+        await this.#options.publish(alerts);
+      } catch (err) {
+        this.#unsent = fresh.slice(-MAX_UNSENT);
+        throw err;
+      }
+    }
+    this.#unsent = [];
     this.#book = book;
     this.#closed = closed;
     this.#severities = severities;

@@ -265,6 +265,31 @@ describe('alert API', () => {
     expect(received.slice(4).sort()).toEqual([`/chat ${again.alert_id} firing`, `/pager ${again.alert_id} firing`]);
   });
 
+  it('tells an alert again when it fires at a higher severity (a detector incident that grew), also where it was skipped before, and only once', async () => {
+    const growing = detectorAlert({ alert_id: 'anomaly/team=search/cost/2026-11-24T10:30:00.000Z', kind: 'anomaly', severity: 'info', source_id: 'anomaly/team=search/cost', channels: ['chat', 'pager'], occurred_at: T0 + 30 * MINUTE });
+    const worse: AlertEvent = { ...growing, severity: 'warning', occurred_at: T0 + 31 * MINUTE };
+    await publish(growing);
+    await recorded(growing.alert_id, 'firing');
+    // The grown state, a repeat of it (a replica publishing too), a lower severity (it shrank), and the resolution.
+    await publish(worse, worse, { ...worse, severity: 'info', occurred_at: T0 + 32 * MINUTE }, resolved(worse, 'back in range', T0 + 40 * MINUTE));
+    const shown = await recorded(growing.alert_id, 'resolved');
+    await eventually(async () => (received.length >= 6 + 5 ? true : undefined), { what: 'the grown alert and its resolution at both receivers' });
+    await settle();
+    expect(received.slice(6).sort()).toEqual([
+      `/chat ${growing.alert_id} firing`,
+      `/chat ${growing.alert_id} firing`,
+      `/chat ${growing.alert_id} resolved`,
+      `/pager ${growing.alert_id} firing`,
+      `/pager ${growing.alert_id} resolved`,
+    ]);
+    expect(shown.states.map((state: { state: string; severity: string; deliveries: { channel: string; outcome: string }[] }) => `${state.state} ${state.severity} ${state.deliveries.map((d) => `${d.channel}:${d.outcome}`).join(',')}`)).toEqual([
+      'resolved info chat:delivered,pager:delivered',
+      'firing warning chat:delivered,pager:delivered',
+      'firing info chat:delivered,pager:skipped',
+    ]);
+    expect((await call('GET', '/v1/alerts?state=resolved&min_severity=warning')).body.alerts.map((alert: { alert_id: string; firing_severity: string }) => `${alert.alert_id} ${alert.firing_severity}`)).toContain(`${growing.alert_id} warning`);
+  });
+
   it('describes every alert route at /docs', async () => {
     const document = (await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json() as { paths: Record<string, Record<string, { parameters: { name: string }[] }>> } & Record<string, unknown>;
     expect(document['x-undocumented-routes']).toBeUndefined();
