@@ -23,10 +23,11 @@ import { SERVICE_NAMES, startProcess, type ServiceName } from '../runtime/spendl
 
 const USAGE = `usage: spendline <command>
 
-  start                 run ingest, enricher, sink and the API in one process, on the
-                        local Kafka broker (unless KAFKA_BROKERS is set) and embedded
-                        ClickHouse (unless CLICKHOUSE_URL is set)
-  ingest | enricher | sink | api
+  start                 run ingest, enricher, sink, the API (and the gateway, with
+                        SPENDLINE_GATEWAY_FILE) in one process, on the local Kafka
+                        broker (unless KAFKA_BROKERS is set) and embedded ClickHouse
+                        (unless CLICKHOUSE_URL is set)
+  ingest | enricher | sink | api | gateway
                         run one service alone (distributed deployment)
   migrate               apply the ClickHouse migrations in sql/ and exit
   price                 price calls: NDJSON requests on stdin, NDJSON answers on stdout
@@ -79,6 +80,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'enricher':
     case 'sink':
     case 'api':
+    case 'gateway':
       return runServices(config, new Set([command]), log, { allowLocalBroker: false, generateToken: false });
     case 'migrate':
       return runMigrations(config, log);
@@ -120,8 +122,12 @@ async function runServices(
   mode: { allowLocalBroker: boolean; generateToken: boolean },
 ): Promise<number> {
   const alone = services.size === 1;
-  if (alone && (services.has('sink') || services.has('api')) && config.clickhouse.url === null) {
-    process.stderr.write('spendline: a sink or api running alone needs CLICKHOUSE_URL (embedded chDB belongs to one process; `spendline start` runs everything in one)\n');
+  if (alone && (services.has('sink') || services.has('api') || services.has('gateway')) && config.clickhouse.url === null) {
+    process.stderr.write('spendline: a sink, api or gateway running alone needs CLICKHOUSE_URL (embedded chDB belongs to one process; `spendline start` runs everything in one)\n');
+    return 2;
+  }
+  if (alone && services.has('gateway') && config.gateway.file === null) {
+    process.stderr.write('spendline: the gateway needs SPENDLINE_GATEWAY_FILE (its upstreams; see README.md, Gateway)\n');
     return 2;
   }
   const printedToken = mode.generateToken ? ensureAdminToken(config.auth, config.dataDir) : null;
@@ -159,7 +165,7 @@ async function runServices(
 
   let running;
   try {
-    running = await startProcess({ config: effective, services, brokers, log });
+    running = await startProcess({ config: effective, services, brokers, log, secret: (variable) => process.env[variable] });
   } catch (err) {
     log.fatal({ err }, 'spendline failed to start');
     await broker?.stop();

@@ -108,6 +108,15 @@ const envSchema = z.object({
   /** Prefix of the runaway stream watch's consumer groups (each process gets its own group: every replica reads every partition). */
   DETECTION_STREAM_GROUP_PREFIX: z.string().min(1).default('spendline-runaway-watch'),
 
+  /** The gateway's upstreams (JSON; see README.md, Gateway). Unset: no gateway routes (`spendline gateway` needs it). */
+  SPENDLINE_GATEWAY_FILE: z.string().min(1).optional(),
+  /** Usage events the gateway holds in memory while Kafka is slow; beyond them they go to the spill file. */
+  GATEWAY_EVENT_BUFFER: integer(1, 10_000_000).default(10_000),
+  /** Where the gateway's spill file lives (one gateway process per directory). Default: <SPENDLINE_DATA_DIR>/gateway-spill. */
+  GATEWAY_SPILL_DIR: z.string().min(1).optional(),
+  /** Largest request body the gateway forwards (prompts with images or long context are big). */
+  GATEWAY_MAX_BODY_BYTES: integer(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+
   ENRICHER_GROUP_ID: z.string().min(1).default('spendline-enricher'),
   SINK_GROUP_ID: z.string().min(1).default('spendline-sink'),
   /** Most rows in one ClickHouse insert. */
@@ -186,6 +195,13 @@ export interface SpendlineConfig {
     /** Budgets file; null: none. */
     readonly budgetsFile: string | null;
   };
+  readonly gateway: {
+    /** Gateway file (upstreams); null: no gateway routes. */
+    readonly file: string | null;
+    readonly eventBuffer: number;
+    readonly spillDir: string;
+    readonly maxBodyBytes: number;
+  };
   readonly detection: {
     /** Detection settings file; null: the defaults. */
     readonly file: string | null;
@@ -228,6 +244,12 @@ export function loadConfig(env: Record<string, string | undefined>): Validated<S
         evaluationSchedule: e.BUDGET_EVALUATION_SCHEDULE,
         notifierGroupId: e.NOTIFIER_GROUP_ID,
         budgetsFile: e.SPENDLINE_BUDGETS_FILE ? resolve(e.SPENDLINE_BUDGETS_FILE) : null,
+      },
+      gateway: {
+        file: e.SPENDLINE_GATEWAY_FILE ? resolve(e.SPENDLINE_GATEWAY_FILE) : null,
+        eventBuffer: e.GATEWAY_EVENT_BUFFER,
+        spillDir: resolve(e.GATEWAY_SPILL_DIR ?? `${dataDir}/gateway-spill`),
+        maxBodyBytes: e.GATEWAY_MAX_BODY_BYTES,
       },
       detection: {
         file: e.SPENDLINE_DETECTION_FILE ? resolve(e.SPENDLINE_DETECTION_FILE) : null,

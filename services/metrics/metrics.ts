@@ -103,6 +103,49 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly emitterEventsEmitted = new Counter({
+    name: 'spendline_emitter_events_emitted_total',
+    help: 'Usage events the emitter accepted (into its buffer or, when full, its spill file)',
+    registers: [this.registry],
+  });
+
+  readonly emitterEventsSent = new Counter({
+    name: 'spendline_emitter_events_sent_total',
+    help: 'Usage events Kafka acknowledged to the emitter (acks=all), replays of the spill file included; a resend after a lost answer counts again',
+    registers: [this.registry],
+  });
+
+  readonly emitterEventsBuffered = new Gauge({
+    name: 'spendline_emitter_events_buffered',
+    help: 'Usage events held in the emitter\'s in-memory buffer, not yet acknowledged by Kafka',
+    registers: [this.registry],
+  });
+
+  readonly emitterEventsSpilled = new Counter({
+    name: 'spendline_emitter_events_spilled_total',
+    help: 'Usage events written to the spill file (buffer full, or still unsent at a flush timeout)',
+    registers: [this.registry],
+  });
+
+  readonly emitterEventsReplayed = new Counter({
+    name: 'spendline_emitter_events_replayed_total',
+    help: 'Spilled usage events sent from the spill file and acknowledged by Kafka',
+    registers: [this.registry],
+  });
+
+  readonly emitterEventsRefused = new Counter({
+    name: 'spendline_emitter_events_refused_total',
+    help: 'Usage events the emitter refused, by reason (invalid, closed, spill_failed)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly emitterSpillBytes = new Gauge({
+    name: 'spendline_emitter_spill_bytes',
+    help: 'Bytes in the emitter\'s spill file still to be replayed to Kafka',
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'spendline_' });
   }

@@ -42,8 +42,13 @@ import { DetectionReader } from '../detection/detection-reader.ts';
 import { DetectionService } from '../detection/detection-service.ts';
 import { DetectorStateStore } from '../detection/detector-state-store.ts';
 import { RunawayStreamWatch } from '../detection/runaway-stream-watch.ts';
+import { UsageEmitter } from '../emitter/usage-emitter.ts';
+import { loadGatewaySettings } from '../gateway/gateway-config.ts';
+import { GatewayKeyStore } from '../gateway/gateway-keys.ts';
+import { registerGatewayKeyRoutes } from '../gateway/gateway-key-routes.ts';
+import { registerProxyRoutes } from '../gateway/proxy-routes.ts';
 
-export const SERVICE_NAMES = ['ingest', 'enricher', 'sink', 'api'] as const;
+export const SERVICE_NAMES = ['ingest', 'enricher', 'sink', 'api', 'gateway'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export interface ProcessOptions {
@@ -54,6 +59,8 @@ export interface ProcessOptions {
   readonly log: Logger;
   /** Process-level metrics (GC, memory); off when tests build several processes at once. */
   readonly processMetrics?: boolean;
+  /** Reads a secret the configuration names (an upstream's api_key_env); the composition root passes the environment. */
+  readonly secret?: (variable: string) => string | undefined;
 }
 
 export interface RunningProcess {
@@ -102,10 +109,18 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     else throw err;
   }
 
-  const pricing = services.has('enricher') || services.has('api') ? new PricingSource(config.pricing, log) : null;
+  // The gateway runs where it is asked for and has upstreams; `spendline start` without a gateway file has no proxy routes.
+  const gatewaySettings = services.has('gateway') && config.gateway.file ? loadGatewaySettings(config.gateway.file, options.secret ?? (() => undefined)) : null;
+  if (services.has('gateway') && !gatewaySettings) log.info('no SPENDLINE_GATEWAY_FILE: the gateway routes are off');
+  const pricing = services.has('enricher') || services.has('api') || gatewaySettings ? new PricingSource(config.pricing, log) : null;
   // Every service applies the attribution policy: ingest rejects by it, the enricher resolves by it, reports scope by it.
   const policy = new PolicySource(config.attributionPolicyFile, log);
-  const clickhouse = services.has('sink') || services.has('api') ? await createClickHouse(config.clickhouse, log) : null;
+  const clickhouse = services.has('sink') || services.has('api') || gatewaySettings ? await createClickHouse(config.clickhouse, log) : null;
+  // Gateway keys: checked by the gateway from memory, issued and revoked through the admin API.
+  const gatewayKeys = clickhouse && (gatewaySettings || services.has('api')) ? new GatewayKeyStore(clickhouse, { log }) : null;
+  const emitter = gatewaySettings
+    ? UsageEmitter.start({ kafka, topic: topics.raw, registry, spillDir: config.gateway.spillDir, bufferCapacity: config.gateway.eventBuffer, log, metrics })
+    : null;
   const publisher = services.has('ingest')
     ? new UsagePublisher({
         producer: new SerialProducer(kafka, { retries: 3 }),
@@ -160,10 +175,33 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     ...(enricher ? [{ name: 'enricher', check: () => enricher.ready }] : []),
     ...(sink ? [{ name: 'sink', check: () => sink.ready }] : []),
     ...(notifier ? [{ name: 'notifier', check: () => notifier.ready }] : []),
+    ...(gatewayKeys ? [{ name: 'gateway_keys', check: () => gatewayKeys.ready }] : []),
     ...(clickhouse ? [{ name: 'clickhouse', check: () => clickhouse.ping() }] : []),
   ];
   const app = buildHttpServer({ log, metrics, tokens: new BearerTokens(config.auth), readiness, bodyLimit: config.ingest.maxBodyBytes, version: SPENDLINE_VERSION });
   if (publisher) registerIngestRoutes(app, { publisher, policy, config: config.ingest, metrics });
+  if (gatewaySettings && gatewayKeys && emitter && pricing) {
+    const gatewayLog = log.child({ component: 'gateway' });
+    registerProxyRoutes(app, {
+      settings: gatewaySettings,
+      authenticate: (token) => {
+        const key = gatewayKeys.verify(token);
+        if (!key) return null;
+        const { team, feature, environment, tenant_id, cost_center, user_id } = key.owner;
+        const owner = Object.fromEntries(Object.entries({ team, feature, environment, tenant_id, cost_center, user_id }).filter(([, value]) => value)) as Record<string, string>;
+        return { keyId: key.key_id, owner };
+      },
+      policy,
+      pricing,
+      emit: (event) => {
+        const result = emitter.emit(event);
+        if (!result.accepted) gatewayLog.error({ eventId: event.event_id, reason: result.reason, issues: result.issues }, 'usage event refused by the emitter');
+      },
+      log: gatewayLog,
+      bodyLimit: config.gateway.maxBodyBytes,
+    });
+  }
+  if (services.has('api') && gatewayKeys) registerGatewayKeyRoutes(app, { keys: gatewayKeys });
   if (services.has('api') && clickhouse) registerReportRoutes(app, { clickhouse, policy });
   if (services.has('api') && clickhouse) registerAnalysisRoutes(app, { clickhouse, policy });
   if (budgets && evaluator && alertStore) registerBudgetRoutes(app, { store: budgets, evaluator, alerts: alertStore, policy });
@@ -180,6 +218,9 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
     const steps: [string, (() => Promise<unknown>) | undefined][] = [
       ['http', () => app.close()],
       ['ingest', publisher ? () => publisher.close() : undefined],
+      // The gateway's answers are out; what it has not sent yet is flushed (or left in its spill file).
+      ['gateway events', emitter ? () => emitter.close() : undefined],
+      ['gateway keys', gatewayKeys ? () => gatewayKeys.stop() : undefined],
       ['enricher', enricher ? () => enricher.stop() : undefined],
       ['sink', sink ? () => sink.stop() : undefined],
       ['budget alerts', alertPublisher ? () => alertPublisher.stop() : undefined],
@@ -204,6 +245,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   let url: string;
   try {
     if (clickhouse) await migrate(clickhouse, readMigrations(SQL_DIR), log.child({ component: 'migrations' }));
+    await gatewayKeys?.start();
     if (publisher) {
       await publisher.connect().catch((err: unknown) => log.warn({ err }, 'Kafka producer not connected yet; POST /v1/events answers 503 until it is'));
     }

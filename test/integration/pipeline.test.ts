@@ -250,7 +250,7 @@ describe('pipeline on the real broker and ClickHouse', () => {
   it('answers readiness once every service runs', async () => {
     const ready = await running.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', checks: { kafka_producer: true, enricher: true, sink: true, notifier: true, clickhouse: true } });
+    expect(ready.json()).toEqual({ status: 'ready', checks: { kafka_producer: true, enricher: true, sink: true, notifier: true, gateway_keys: true, clickhouse: true } });
     const metrics = await running.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toContain('spendline_sink_rows_written_total');
     expect(metrics.body).toContain('spendline_kafka_consumer_lag');

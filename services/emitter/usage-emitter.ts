@@ -1,0 +1,298 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SCHEMA_NAMES } from '../events/schema-names.ts';
+import type { UsageEventRecord } from '../events/usage-event.ts';
+import { SerialProducer } from '../kafka/serial-producer.ts';
+import type { Logger } from '../logging/logger.ts';
+import { retryUntilStopped, StoppedError } from '../retry/retry.ts';
+import type { FieldIssue } from '../validation/issues.ts';
+import type { EmitResult, EmitterCounts, FlushResult } from './emit-result.ts';
+import { checkUsageEvent } from './emit-validation.ts';
+import { EventBuffer, type EncodedEvent } from './event-buffer.ts';
+import { resolveTunables, type EmitterTunables, type UsageEmitterOptions } from './emitter-options.ts';
+import { SpillFile } from './spill-file.ts';
+
+export { EMITTER_DEFAULTS, type UsageEmitterOptions } from './emitter-options.ts';
+export type { EmitResult, EmitterCounts, FlushResult } from './emit-result.ts';
+
+/**
+ * Sends usage events to Kafka without ever making the caller wait for it.
+ *
+ * emit() checks and Avro-encodes an event synchronously and puts it in a
+ * bounded memory buffer; a background loop produces batches keyed by event_id
+ * with acks=all, retrying with backoff for as long as Kafka is slow or down.
+ * When the buffer is full, events are appended to the spill file instead
+ * (spill-file.ts); once the buffer is empty again the loop replays the file,
+ * oldest first, and empties it only after Kafka acknowledged all of it. An
+ * emitter started on a file a previous process left replays it the same way.
+ * Nothing accepted is dropped: it is acknowledged by Kafka or on disk. Resends
+ * (a lost acknowledgement, a crash mid-replay, a flush timeout racing an
+ * acknowledgement) are possible and harmless: consumers deduplicate on
+ * event_id. Buffered and spilled events are not kept in emit order.
+ */
+export class UsageEmitter {
+  readonly #options: UsageEmitterOptions;
+  readonly #settings: EmitterTunables;
+  readonly #log: Logger;
+  readonly #producer: SerialProducer;
+  readonly #buffer: EventBuffer;
+  readonly #spill: SpillFile;
+  readonly #counts = { emitted: 0, sent: 0, replayed: 0, spilled: 0, refused: 0 };
+  readonly #drainWaiters = new Set<() => void>();
+  readonly #syncTimer: NodeJS.Timeout;
+  readonly #loop: Promise<void>;
+  /** Bumped whenever the buffer is emptied into the spill file, so an acknowledgement then in flight drops nothing newer. */
+  #epoch = 0;
+  #closed = false;
+  #stopped = false;
+  /** Set once close() stops waiting for the loop: a send settling later must change nothing. */
+  #abandoned = false;
+  #closing: Promise<FlushResult> | null = null;
+  #flushes = 0;
+  /** Consecutive failed sends, for logging the outage once and its end. */
+  #failures = 0;
+  #wake: (() => void) | null = null;
+
+  private constructor(options: UsageEmitterOptions, spill: SpillFile, log: Logger) {
+    this.#options = options;
+    this.#settings = resolveTunables(options);
+    this.#log = log;
+    this.#spill = spill;
+    this.#buffer = new EventBuffer(this.#settings.bufferCapacity);
+    this.#producer = new SerialProducer(options.kafka, { retries: this.#settings.producerRetries });
+    this.#syncTimer = setInterval(() => this.#syncSpill(), this.#settings.spillSyncIntervalMs).unref();
+    this.#updateGauges();
+    this.#loop = this.#run();
+  }
+
+  /** Opens the spill directory (throws if another process holds it) and starts sending, leftover spill file first. */
+  static start(options: UsageEmitterOptions): UsageEmitter {
+    resolveTunables(options);
+    const log = options.log.child({ component: 'usage-emitter', topic: options.topic });
+    const spill = SpillFile.open(options.spillDir, log);
+    if (spill.pendingBytes > 0) log.info({ spillFile: spill.path, bytes: spill.pendingBytes }, 'replaying the spill file a previous run left');
+    return new UsageEmitter(options, spill, log);
+  }
+
+  /** Takes one event, or says at once why not. Never waits for Kafka and never throws over it. */
+  emit(event: UsageEventRecord): EmitResult {
+    if (this.#closed) return this.#refuse('closed', [{ path: '', message: 'the emitter is closed' }], event);
+    const checked = checkUsageEvent(event, (this.#options.now ?? Date.now)(), this.#settings.maxFutureSkewMs);
+    if (!checked.ok) return this.#refuse('invalid', checked.issues, event);
+    let encoded: EncodedEvent;
+    try {
+      encoded = { key: checked.value.event_id, value: this.#options.registry.encode(SCHEMA_NAMES.usageEvent, checked.value) };
+    } catch (err) {
+      return this.#refuse('invalid', [{ path: '', message: `does not fit the Avro schema: ${(err as Error).message}` }], event);
+    }
+    if (this.#buffer.push(encoded)) {
+      this.#accepted();
+      this.#wakeLoop();
+      return { accepted: true, spilled: false };
+    }
+    const firstSpilled = this.#spill.pendingBytes === 0;
+    try {
+      this.#spill.append([encoded]);
+    } catch (err) {
+      this.#log.error({ err, event_id: encoded.key, spillFile: this.#spill.path }, 'buffer full and spill file not writable: event refused');
+      return this.#refuse('spill_failed', [{ path: '', message: `buffer full and spill file not writable: ${(err as Error).message}` }], event);
+    }
+    if (firstSpilled) this.#log.warn({ capacity: this.#buffer.capacity, spillFile: this.#spill.path }, 'buffer full: usage events go to the spill file until Kafka catches up');
+    this.#counts.spilled += 1;
+    this.#options.metrics.emitterEventsSpilled.inc();
+    this.#accepted();
+    return { accepted: true, spilled: true };
+  }
+
+  /**
+   * Resolves once Kafka acknowledged everything buffered and spilled, or at
+   * the timeout after moving what is still in memory to the (synced) spill file.
+   */
+  async flush(timeoutMs: number = this.#settings.flushTimeoutMs): Promise<FlushResult> {
+    if (this.#closed && this.#stopped) return { drained: this.#isDrained(), spilled: 0 };
+    this.#flushes += 1;
+    this.#wakeLoop();
+    try {
+      const drained = this.#isDrained() || (await this.#drainedWithin(timeoutMs));
+      const spilled = drained ? 0 : this.#spillBuffer('flush timed out');
+      this.#syncSpill();
+      return { drained, spilled };
+    } finally {
+      this.#flushes -= 1;
+    }
+  }
+
+  /** Flushes, stops sending and disconnects. Whatever Kafka did not take is then in the spill file, for the next start. Later calls get the first call's result. */
+  close(timeoutMs: number = this.#settings.flushTimeoutMs): Promise<FlushResult> {
+    this.#closing ??= this.#close(timeoutMs);
+    return this.#closing;
+  }
+
+  async #close(timeoutMs: number): Promise<FlushResult> {
+    const flushed = await this.flush(timeoutMs);
+    this.#closed = true;
+    this.#stopped = true;
+    this.#wakeLoop();
+    const { closeGraceMs } = this.#settings;
+    const loopEnded = await settlesWithin(this.#loop, closeGraceMs);
+    if (!loopEnded) this.#log.warn({ closeGraceMs }, 'a send to Kafka is still in flight at close; abandoning it (its events stay in the spill file)');
+    // Events emitted while the flush finished, and any batch still in flight.
+    this.#abandoned = true;
+    const late = this.#spillBuffer('emitter closing');
+    clearInterval(this.#syncTimer);
+    this.#spill.close();
+    // The producer closes after its send in flight: not worth waiting for twice.
+    const producerClosed = this.#producer.close();
+    if (loopEnded) await settlesWithin(producerClosed, closeGraceMs);
+    else producerClosed.catch(() => {});
+    this.#log.info({ ...this.counts(), drained: flushed.drained && late === 0 }, 'usage emitter closed');
+    return { drained: flushed.drained && late === 0, spilled: flushed.spilled + late };
+  }
+
+  counts(): EmitterCounts {
+    return { ...this.#counts, buffered: this.#buffer.size, spillBytes: this.#spill.pendingBytes };
+  }
+
+  async #run(): Promise<void> {
+    const { maxBatch, lingerMs, retryInitialDelayMs, retryMaxDelayMs } = this.#settings;
+    while (!this.#stopped) {
+      if (this.#isDrained()) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        continue;
+      }
+      if (this.#flushes === 0 && this.#buffer.size < maxBatch && this.#spill.pendingBytes === 0) await sleep(lingerMs);
+      try {
+        await retryUntilStopped(() => this.#sendBatch(), {
+          what: 'sending usage events',
+          shouldContinue: () => !this.#stopped,
+          initialDelayMs: retryInitialDelayMs,
+          maxDelayMs: retryMaxDelayMs,
+          onRetry: (err, _attempt, delayMs) => this.#sendFailed(err, delayMs),
+        });
+      } catch (err) {
+        if (err instanceof StoppedError) return;
+        throw err;
+      }
+    }
+  }
+
+  /** One produce call: the oldest buffered events, topped up from the spill file. */
+  async #sendBatch(): Promise<void> {
+    const epoch = this.#epoch;
+    const { maxBatch } = this.#settings;
+    const fromBuffer = this.#buffer.peek(maxBatch);
+    const fromSpill = fromBuffer.length < maxBatch && this.#spill.pendingBytes > 0 ? this.#spill.read(maxBatch - fromBuffer.length) : null;
+    const messages = fromSpill ? [...fromBuffer, ...fromSpill.events] : fromBuffer;
+    if (messages.length > 0) await this.#producer.send([{ topic: this.#options.topic, messages }]);
+    // close() gave up on this send and has put the buffer in the (now closed) spill file.
+    if (this.#abandoned) return;
+    if (this.#failures > 0) {
+      this.#log.info({ failedAttempts: this.#failures, buffered: this.#buffer.size, spillBytes: this.#spill.pendingBytes }, 'Kafka acknowledges usage events again');
+      this.#failures = 0;
+    }
+    if (epoch === this.#epoch) this.#buffer.drop(fromBuffer.length);
+    if (fromSpill) this.#spill.commit(fromSpill.end);
+    const replayed = fromSpill?.events.length ?? 0;
+    this.#counts.sent += messages.length;
+    this.#counts.replayed += replayed;
+    this.#options.metrics.emitterEventsSent.inc(messages.length);
+    this.#options.metrics.emitterEventsReplayed.inc(replayed);
+    this.#options.metrics.messagesProduced.inc({ topic: this.#options.topic }, messages.length);
+    this.#updateGauges();
+    if (this.#isDrained()) for (const waiter of [...this.#drainWaiters]) waiter();
+  }
+
+  #sendFailed(err: unknown, delayMs: number): void {
+    this.#failures += 1;
+    this.#options.metrics.retries.inc({ operation: 'emitter_send' });
+    const fields = { err, failedAttempts: this.#failures, retryInMs: delayMs, buffered: this.#buffer.size, spillBytes: this.#spill.pendingBytes };
+    // Once when the outage starts, then every tenth attempt: a long outage must not flood the log.
+    if (this.#failures === 1 || this.#failures % 10 === 0) this.#log.warn(fields, 'Kafka did not acknowledge usage events; retrying (new events wait in the buffer, then the spill file)');
+    else this.#log.debug(fields, 'send of usage events failed again');
+  }
+
+  /** Moves every buffered event to the spill file; returns how many. */
+  #spillBuffer(reason: string): number {
+    const events = this.#buffer.takeAll();
+    if (events.length === 0) return 0;
+    this.#epoch += 1;
+    try {
+      this.#spill.append(events);
+    } catch (err) {
+      for (const event of events) this.#buffer.push(event);
+      const eventIds = events.map((event) => event.key);
+      this.#log.error({ err, events: events.length, eventIds, spillFile: this.#spill.path, reason }, 'could not move unsent usage events to the spill file; they are only in memory');
+      return 0;
+    }
+    this.#counts.spilled += events.length;
+    this.#options.metrics.emitterEventsSpilled.inc(events.length);
+    this.#updateGauges();
+    this.#log.warn({ events: events.length, spillFile: this.#spill.path, reason }, 'unsent usage events moved to the spill file');
+    return events.length;
+  }
+
+  #drainedWithin(timeoutMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#drainWaiters.delete(done);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.#drainWaiters.delete(done);
+        resolve(false);
+      }, timeoutMs);
+      this.#drainWaiters.add(done);
+    });
+  }
+
+  #isDrained(): boolean {
+    return this.#buffer.size === 0 && this.#spill.pendingBytes === 0;
+  }
+
+  #wakeLoop(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  #accepted(): void {
+    this.#counts.emitted += 1;
+    this.#options.metrics.emitterEventsEmitted.inc();
+    this.#updateGauges();
+  }
+
+  #refuse(reason: 'invalid' | 'closed' | 'spill_failed', issues: readonly FieldIssue[], event: UsageEventRecord): EmitResult {
+    this.#counts.refused += 1;
+    this.#options.metrics.emitterEventsRefused.inc({ reason });
+    if (reason === 'invalid') this.#log.warn({ event_id: (event as { event_id?: unknown } | null)?.event_id, issues }, 'usage event refused: invalid');
+    return { accepted: false, reason, issues };
+  }
+
+  #syncSpill(): void {
+    try {
+      this.#spill.sync();
+    } catch (err) {
+      this.#log.error({ err, spillFile: this.#spill.path }, 'could not sync the spill file');
+    }
+  }
+
+  #updateGauges(): void {
+    this.#options.metrics.emitterEventsBuffered.set(this.#buffer.size);
+    this.#options.metrics.emitterSpillBytes.set(this.#spill.pendingBytes);
+  }
+}
+
+/** Whether `work` settles within `ms` (either way); it is not cancelled if not. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = work.then(
+    () => true,
+    () => true,
+  );
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,306 @@
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest, Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { attributeEvent } from '../attribution/attribute-event.ts';
+import type { PolicySource } from '../attribution/policy-source.ts';
+import type { UsageEventRecord } from '../events/usage-event.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { PricingSource } from '../pricing/pricing-source.ts';
+import { extractUsage } from '../pricing/usage-extractors.ts';
+import { attributionFromHeaders, GATEWAY_HEADER_PREFIX, headerFor, type GatewayOwner } from './edge-attribution.ts';
+import { upstreamFor, type GatewaySettings, type Upstream } from './gateway-config.ts';
+import { StreamUsage, type StreamKind } from './stream-usage.ts';
+
+/**
+ * The thin gateway: OpenAI- and Anthropic-compatible routes forwarded to the
+ * upstreams of the gateway file. The request body goes up as it came (except
+ * that a streamed chat completion asks for its usage when the caller did
+ * not); the answer comes back as the upstream sent it — status, headers,
+ * errors — chunk by chunk as it arrives, never buffered. Usage is read from a
+ * copy on the side (the JSON body, or the event stream), and one usage event
+ * per call is handed to the emitter after the response ended, so it never
+ * delays the caller.
+ */
+
+interface ProxyRoute {
+  readonly path: string;
+  readonly api: Upstream['api'];
+  /** How usage arrives when the call streams; null: it never streams. */
+  readonly stream: StreamKind | null;
+  readonly operation: UsageEventRecord['operation'];
+  /** The catalog extractor that reads its usage. */
+  readonly flavor: string;
+}
+
+export const PROXY_ROUTES: readonly ProxyRoute[] = [
+  { path: '/v1/chat/completions', api: 'openai', stream: 'chat', operation: 'chat', flavor: 'chat' },
+  { path: '/v1/responses', api: 'openai', stream: 'responses', operation: 'chat', flavor: 'responses' },
+  { path: '/v1/embeddings', api: 'openai', stream: null, operation: 'embedding', flavor: 'embeddings' },
+  { path: '/v1/messages', api: 'anthropic', stream: 'messages', operation: 'chat', flavor: 'default' },
+];
+
+/** Who is calling: the gateway key's id and the owner it maps to. */
+export interface GatewayCaller {
+  readonly keyId: string;
+  readonly owner: GatewayOwner;
+}
+
+export interface ProxyDeps {
+  readonly settings: GatewaySettings;
+  /** Resolves a gateway key (from `authorization: Bearer` or `x-api-key`) to its caller; null when unknown or revoked. */
+  readonly authenticate: (token: string) => Promise<GatewayCaller | null> | GatewayCaller | null;
+  readonly policy: PolicySource;
+  readonly pricing: PricingSource;
+  /** Takes the usage event of each call; must not block (the emitter buffers and sends in the background). */
+  readonly emit: (event: UsageEventRecord) => void;
+  readonly log: Logger;
+  /** Largest request body forwarded. */
+  readonly bodyLimit?: number;
+}
+
+/** Headers that belong to one hop, or carry credentials and attribution that stay here. */
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'authorization', 'x-api-key', 'api-key', 'accept-encoding']);
+const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-authenticate', 'trailer', 'upgrade']);
+
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 512 });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 512 });
+
+export function registerProxyRoutes(app: FastifyInstance, deps: ProxyDeps): void {
+  void app.register(async (scope) => {
+    // The body is forwarded as bytes: parsed here only to read the model and the stream flag.
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: deps.bodyLimit ?? 64 * 1024 * 1024 }, (_request, body, done) => done(null, body));
+    for (const route of PROXY_ROUTES) scope.post(route.path, (request, reply) => proxy(route, request, reply, deps));
+  });
+}
+
+/** An error as OpenAI and Anthropic SDKs read it. */
+function failure(reply: FastifyReply, status: number, type: string, message: string, param: string | null = null) {
+  return reply.status(status).send({ type: 'error', error: { message, type, param, code: type } });
+}
+
+async function proxy(route: ProxyRoute, request: FastifyRequest, reply: FastifyReply, deps: ProxyDeps): Promise<unknown> {
+  const started = Date.now();
+  const token = bearer(request.headers);
+  const caller = token ? await deps.authenticate(token) : null;
+  if (!caller) return failure(reply, 401, 'invalid_api_key', 'a valid Spendline gateway key is required (authorization: Bearer slk_… or x-api-key: slk_…)');
+
+  const raw = request.body;
+  if (!Buffer.isBuffer(raw)) return failure(reply, 415, 'invalid_request_error', 'the body must be JSON (content-type: application/json)');
+  let body: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(raw.toString('utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    body = parsed as Record<string, unknown>;
+  } catch {
+    return failure(reply, 400, 'invalid_request_error', 'the body must be a JSON object');
+  }
+  const model = body['model'];
+  if (typeof model !== 'string' || model.trim() === '') return failure(reply, 400, 'invalid_request_error', 'model is required: the model to call, as a string', 'model');
+
+  const attribution = attributionFromHeaders(request.headers, caller.owner);
+  if (!attribution.ok) return failure(reply, 400, 'invalid_request_error', attribution.message, attribution.header);
+  const upstream = upstreamFor(deps.settings, route.api, model);
+  if (!upstream) return failure(reply, 404, 'model_not_found', `no upstream of this gateway serves ${route.api} model ${model}`, 'model');
+
+  const draft = eventDraft(route, upstream, model, caller, attribution.fields, deps.settings.gatewayId, started);
+  const checked = attributeEvent(deps.policy.current(started), draft);
+  if (checked.rejection) {
+    const missing = checked.rejection.map((issue) => headerFor(issue.path));
+    return failure(reply, 400, 'invalid_request_error', `attribution required by policy is missing: send ${missing.join(', ')} (or use a key that carries it)`, missing[0] ?? null);
+  }
+
+  // A streamed chat completion reports usage only when asked: ask for it.
+  const streaming = route.stream !== null && body['stream'] === true;
+  let payload = raw;
+  if (streaming && route.stream === 'chat') {
+    const options = (typeof body['stream_options'] === 'object' && body['stream_options'] !== null ? body['stream_options'] : {}) as Record<string, unknown>;
+    if (options['include_usage'] !== true) payload = Buffer.from(JSON.stringify({ ...body, stream_options: { ...options, include_usage: true } }));
+  }
+  return forward(route, upstream, request, reply, payload, streaming, draft, deps);
+}
+
+function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest, reply: FastifyReply, payload: Buffer, streaming: boolean, draft: UsageEventRecord, deps: ProxyDeps): Promise<void> {
+  const target = new URL(upstream.base_url.replace(/\/+$/, '') + route.path.replace(/^\/v1/, ''));
+  for (const [key, value] of Object.entries(upstream.query ?? {})) target.searchParams.set(key, value);
+  const headers: OutgoingHttpHeaders = {};
+  for (const [key, value] of Object.entries(request.headers)) if (!NOT_FORWARDED.has(key) && !key.startsWith(GATEWAY_HEADER_PREFIX) && value !== undefined) headers[key] = value;
+  headers['content-length'] = payload.length;
+  headers['accept-encoding'] = 'identity';
+  if (upstream.credential) {
+    const header = upstream.auth_header ?? (upstream.api === 'anthropic' ? 'x-api-key' : 'authorization');
+    headers[header] = header === 'authorization' ? `Bearer ${upstream.credential}` : upstream.credential;
+  }
+  const tracker = streaming && route.stream ? new StreamUsage(route.stream) : null;
+  const collected: Buffer[] = [];
+  let firstByteAt: number | null = null;
+  let status = 0;
+  let delivered = false;
+
+  reply.hijack();
+  const out = reply.raw;
+  return new Promise<void>((resolve) => {
+    let settled = false;
+    const finish = (outcome: { error: string | null }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      tracker?.end();
+      resolve();
+      // After the caller has its answer: the usage event.
+      setImmediate(() => record(route, upstream, draft, deps, { status, streaming, tracker, collected, firstByteAt, error: outcome.error }));
+    };
+    const upstreamRequest = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method: 'POST', headers, agent: target.protocol === 'https:' ? httpsAgent : httpAgent });
+    const timer = setTimeout(() => {
+      if (status !== 0) return;
+      upstreamRequest.destroy(new Error('upstream timed out'));
+      if (!out.headersSent) sendJson(out, 504, { type: 'error', error: { message: `upstream ${upstream.name} did not answer within ${upstream.timeout_ms} ms`, type: 'upstream_timeout', code: 'upstream_timeout', param: null } });
+      finish({ error: 'upstream_timeout' });
+    }, upstream.timeout_ms);
+
+    upstreamRequest.on('response', (response: IncomingMessage) => {
+      status = response.statusCode ?? 502;
+      out.writeHead(status, returnedHeaders(response.headers));
+      response.on('data', (chunk: Buffer) => {
+        firstByteAt ??= Date.now();
+        out.write(chunk);
+        if (tracker) tracker.push(chunk);
+        else collected.push(chunk);
+      });
+      response.on('end', () => {
+        delivered = true;
+        out.end();
+        finish({ error: null });
+      });
+      response.on('error', (err) => {
+        out.destroy(err);
+        finish({ error: 'upstream_disconnected' });
+      });
+    });
+    upstreamRequest.on('error', (err) => {
+      if (settled) return;
+      deps.log.warn({ err, upstream: upstream.name }, 'upstream call failed');
+      if (!out.headersSent) sendJson(out, 502, { type: 'error', error: { message: `upstream ${upstream.name} unreachable: ${err.message}`, type: 'upstream_error', code: 'upstream_error', param: null } });
+      else out.destroy(err);
+      finish({ error: 'upstream_unreachable' });
+    });
+    // The caller hung up before the end: stop the upstream, record what was delivered.
+    out.on('close', () => {
+      if (delivered || settled) return;
+      upstreamRequest.destroy();
+      finish({ error: 'client_disconnected' });
+    });
+    upstreamRequest.end(payload);
+  });
+}
+
+function returnedHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const returned: OutgoingHttpHeaders = {};
+  for (const [key, value] of Object.entries(headers)) if (!NOT_RETURNED.has(key) && value !== undefined) returned[key] = value;
+  return returned;
+}
+
+function sendJson(out: FastifyReply['raw'], status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  out.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  out.end(text);
+}
+
+function bearer(headers: IncomingHttpHeaders): string | null {
+  const authorization = headers['authorization'];
+  if (typeof authorization === 'string' && /^bearer\s+/i.test(authorization)) return authorization.replace(/^bearer\s+/i, '').trim();
+  const key = headers['x-api-key'];
+  return typeof key === 'string' && key.trim() !== '' ? key.trim() : null;
+}
+
+function eventDraft(route: ProxyRoute, upstream: Upstream, model: string, caller: GatewayCaller, fields: Partial<UsageEventRecord>, gatewayId: string, started: number): UsageEventRecord {
+  return {
+    event_id: randomUUID(),
+    occurred_at: started,
+    provider: upstream.provider,
+    model,
+    api_flavor: route.flavor,
+    operation: route.operation,
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_read_tokens: 0,
+    cache_write_tokens: 0,
+    reasoning_tokens: 0,
+    input_audio_tokens: 0,
+    cache_audio_read_tokens: 0,
+    output_audio_tokens: 0,
+    provider_usage: null,
+    latency_ms: null,
+    ttft_ms: null,
+    status: 'ok',
+    error_code: null,
+    tenant_id: null,
+    cost_center: null,
+    team: null,
+    feature: null,
+    environment: null,
+    user_id: null,
+    session_id: null,
+    agent_run_id: null,
+    api_key_id: caller.keyId,
+    tags: {},
+    gateway_id: gatewayId,
+    reported_cost: null,
+    ...fields,
+  };
+}
+
+interface CallOutcome {
+  readonly status: number;
+  readonly streaming: boolean;
+  readonly tracker: StreamUsage | null;
+  readonly collected: readonly Buffer[];
+  readonly firstByteAt: number | null;
+  readonly error: string | null;
+}
+
+/** The call's usage event: tokens as the provider reported them, the served model, how long it took, how it ended. */
+function record(route: ProxyRoute, upstream: Upstream, draft: UsageEventRecord, deps: ProxyDeps, outcome: CallOutcome): void {
+  const ended = Date.now();
+  let usage: Record<string, unknown> | null = outcome.tracker?.usage ?? null;
+  let served = outcome.tracker?.model ?? null;
+  if (!outcome.tracker && outcome.collected.length > 0 && outcome.status < 400) {
+    try {
+      const parsed: unknown = JSON.parse(Buffer.concat(outcome.collected).toString('utf8'));
+      if (typeof parsed === 'object' && parsed !== null) {
+        const response = parsed as Record<string, unknown>;
+        if (typeof response['usage'] === 'object' && response['usage'] !== null) usage = response['usage'] as Record<string, unknown>;
+        if (typeof response['model'] === 'string') served = response['model'];
+      }
+    } catch {
+      deps.log.warn({ upstream: upstream.name, route: route.path }, 'upstream answered with a body that is not JSON; usage unknown');
+    }
+  }
+  const tokens: Partial<UsageEventRecord> = {};
+  if (usage) {
+    const provider = deps.pricing.current(ended).catalog.providerById(upstream.provider);
+    const extracted = provider.ok ? extractUsage(provider.value, { usage }, route.flavor) : null;
+    if (extracted?.ok) Object.assign(tokens, extracted.usage);
+    const reasoning = nested(usage, 'completion_tokens_details', 'reasoning_tokens') ?? nested(usage, 'output_tokens_details', 'reasoning_tokens');
+    if (reasoning !== null) tokens.reasoning_tokens = reasoning;
+  }
+  const error = outcome.error ?? (outcome.status >= 400 ? `http_${outcome.status}` : null);
+  const event: UsageEventRecord = {
+    ...draft,
+    ...tokens,
+    model: served ?? draft.model,
+    provider_usage: usage ? JSON.stringify(usage) : null,
+    latency_ms: ended - draft.occurred_at,
+    ttft_ms: outcome.streaming && outcome.firstByteAt !== null ? outcome.firstByteAt - draft.occurred_at : null,
+    status: error ? 'error' : 'ok',
+    error_code: error,
+  };
+  deps.emit(event);
+}
+
+function nested(usage: Record<string, unknown>, object: string, field: string): number | null {
+  const details = usage[object];
+  if (typeof details !== 'object' || details === null) return null;
+  const value = (details as Record<string, unknown>)[field];
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null;
+}
