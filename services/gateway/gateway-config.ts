@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { validate } from '../validation/issues.ts';
+import { modelRuleSchema, type ModelRule } from './call-policy.ts';
 
 /**
  * The gateway's upstreams as code (SPENDLINE_GATEWAY_FILE): where each model
@@ -39,12 +40,15 @@ export const gatewayFile = z.strictObject({
   /** Stamped on every usage event as gateway_id. */
   gateway_id: name.default('spendline-gateway'),
   upstreams: z.array(upstreamSchema).min(1).max(100),
+  /** Which models each team may use in each environment: every rule matching a call applies (deny wins; an allow list must list the model). */
+  model_rules: z.array(modelRuleSchema).max(1000).default([]),
 });
 
 export type Upstream = z.output<typeof upstreamSchema> & { readonly credential: string | null };
 export interface GatewaySettings {
   readonly gatewayId: string;
   readonly upstreams: readonly Upstream[];
+  readonly modelRules: readonly ModelRule[];
 }
 
 /** Reads and validates the gateway file and resolves each upstream's credential (from `secret(name)` for api_key_env). */
@@ -59,7 +63,7 @@ export function loadGatewaySettings(file: string, secret: (variable: string) => 
     } else if (upstream.api_key_file) credential = readFileSync(upstream.api_key_file, 'utf8').trim();
     return { ...upstream, credential };
   });
-  return { gatewayId: checked.value.gateway_id, upstreams };
+  return { gatewayId: checked.value.gateway_id, upstreams, modelRules: checked.value.model_rules };
 }
 
 /** The upstream a call goes to: the first of the route's API whose models match. */

@@ -11,6 +11,9 @@ import { extractUsage } from '../pricing/usage-extractors.ts';
 import { attributionFromHeaders, GATEWAY_HEADER_PREFIX, headerFor, type GatewayOwner } from './edge-attribution.ts';
 import { upstreamFor, type GatewaySettings, type Upstream } from './gateway-config.ts';
 import { StreamUsage, type StreamKind } from './stream-usage.ts';
+import type { BudgetStatus } from '../alerts/budget-alert-publisher.ts';
+import { budgetAction, modelVerdict } from './call-policy.ts';
+import { KeyRateLimiter } from './key-rate-limiter.ts';
 
 /**
  * The thin gateway: OpenAI- and Anthropic-compatible routes forwarded to the
@@ -40,11 +43,19 @@ export const PROXY_ROUTES: readonly ProxyRoute[] = [
   { path: '/v1/messages', api: 'anthropic', stream: 'messages', operation: 'chat', flavor: 'default' },
 ];
 
-/** Who is calling: the gateway key's id and the owner it maps to. */
+/** Who is calling: the gateway key's id, the owner it maps to, and its limits. */
 export interface GatewayCaller {
   readonly keyId: string;
   readonly owner: GatewayOwner;
+  /** Models the key may use (empty: any). */
+  readonly allowedModels: readonly string[];
+  /** 0: unlimited. */
+  readonly requestsPerMinute: number;
+  readonly tokensPerMinute: number;
 }
+
+/** The tag recording the model a call asked for when a budget had it served by another. */
+export const REQUESTED_MODEL_TAG = 'spendline.requested_model';
 
 export interface ProxyDeps {
   readonly settings: GatewaySettings;
@@ -54,6 +65,9 @@ export interface ProxyDeps {
   readonly pricing: PricingSource;
   /** Takes the usage event of each call; must not block (the emitter buffers and sends in the background). */
   readonly emit: (event: UsageEventRecord) => void;
+  /** Budget statuses in force (the budget.status.v1 feed); absent: budgets are not enforced here. */
+  readonly budgets?: () => Iterable<BudgetStatus>;
+  readonly limiter?: KeyRateLimiter;
   readonly log: Logger;
   /** Largest request body forwarded. */
   readonly bodyLimit?: number;
@@ -100,27 +114,48 @@ async function proxy(route: ProxyRoute, request: FastifyRequest, reply: FastifyR
 
   const attribution = attributionFromHeaders(request.headers, caller.owner);
   if (!attribution.ok) return failure(reply, 400, 'invalid_request_error', attribution.message, attribution.header);
-  const upstream = upstreamFor(deps.settings, route.api, model);
-  if (!upstream) return failure(reply, 404, 'model_not_found', `no upstream of this gateway serves ${route.api} model ${model}`, 'model');
-
-  const draft = eventDraft(route, upstream, model, caller, attribution.fields, deps.settings.gatewayId, started);
+  let draft = eventDraft(route, model, caller, attribution.fields, deps.settings.gatewayId, started);
   const checked = attributeEvent(deps.policy.current(started), draft);
   if (checked.rejection) {
     const missing = checked.rejection.map((issue) => headerFor(issue.path));
     return failure(reply, 400, 'invalid_request_error', `attribution required by policy is missing: send ${missing.join(', ')} (or use a key that carries it)`, missing[0] ?? null);
   }
+  // Rules and budgets see the owner as the policy resolves it (aliases, key mappings, defaults).
+  const owner = checked.event;
+  const allowed = (candidate: string) => modelVerdict(deps.settings.modelRules, { team: owner.team, environment: owner.environment, model: candidate, keyModels: caller.allowedModels });
+  const verdict = allowed(model);
+  if (!verdict.ok) return failure(reply, 403, 'model_not_allowed', verdict.message, 'model');
+  let served = model;
+  const budget = budgetAction(deps.budgets?.() ?? [], { ...owner, tags: owner.tags });
+  if (budget.action === 'block') {
+    const { status } = budget;
+    return failure(reply, 429, 'budget_exceeded', `budget ${status.budget_id} is spent for ${status.period}: ${status.spent} of ${status.amount} USD; calls it covers are blocked until the period ends or the budget is raised`);
+  }
+  if (budget.action === 'downgrade') {
+    const downgraded = allowed(budget.model);
+    if (!downgraded.ok) return failure(reply, 403, 'model_not_allowed', `budget ${budget.status.budget_id} downgrades ${model} to ${budget.model}, but ${downgraded.message}`, 'model');
+    served = budget.model;
+    draft = { ...draft, model: served, tags: { ...draft.tags, [REQUESTED_MODEL_TAG]: model } };
+  }
+  const admission = deps.limiter?.admit(caller.keyId, caller, started) ?? { ok: true as const };
+  if (!admission.ok) {
+    void reply.header('retry-after', String(admission.retryAfterSeconds));
+    return failure(reply, 429, 'rate_limit_exceeded', admission.message);
+  }
+  const upstream = upstreamFor(deps.settings, route.api, served);
+  if (!upstream) return failure(reply, 404, 'model_not_found', `no upstream of this gateway serves ${route.api} model ${served}`, 'model');
+  draft = { ...draft, provider: upstream.provider };
 
-  // A streamed chat completion reports usage only when asked: ask for it.
+  // A streamed chat completion reports usage only when asked: ask for it. A downgraded call asks for the model it is served.
   const streaming = route.stream !== null && body['stream'] === true;
   let payload = raw;
-  if (streaming && route.stream === 'chat') {
-    const options = (typeof body['stream_options'] === 'object' && body['stream_options'] !== null ? body['stream_options'] : {}) as Record<string, unknown>;
-    if (options['include_usage'] !== true) payload = Buffer.from(JSON.stringify({ ...body, stream_options: { ...options, include_usage: true } }));
-  }
-  return forward(route, upstream, request, reply, payload, streaming, draft, deps);
+  const options = (typeof body['stream_options'] === 'object' && body['stream_options'] !== null ? body['stream_options'] : {}) as Record<string, unknown>;
+  const askUsage = streaming && route.stream === 'chat' && options['include_usage'] !== true;
+  if (askUsage || served !== model) payload = Buffer.from(JSON.stringify({ ...body, model: served, ...(askUsage ? { stream_options: { ...options, include_usage: true } } : {}) }));
+  return forward(route, upstream, request, reply, payload, streaming, draft, deps, caller);
 }
 
-function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest, reply: FastifyReply, payload: Buffer, streaming: boolean, draft: UsageEventRecord, deps: ProxyDeps): Promise<void> {
+function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest, reply: FastifyReply, payload: Buffer, streaming: boolean, draft: UsageEventRecord, deps: ProxyDeps, caller: GatewayCaller): Promise<void> {
   const target = new URL(upstream.base_url.replace(/\/+$/, '') + route.path.replace(/^\/v1/, ''));
   for (const [key, value] of Object.entries(upstream.query ?? {})) target.searchParams.set(key, value);
   const headers: OutgoingHttpHeaders = {};
@@ -148,7 +183,10 @@ function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest,
       tracker?.end();
       resolve();
       // After the caller has its answer: the usage event.
-      setImmediate(() => record(route, upstream, draft, deps, { status, streaming, tracker, collected, firstByteAt, error: outcome.error }));
+      setImmediate(() => {
+        const event = record(route, upstream, draft, deps, { status, streaming, tracker, collected, firstByteAt, error: outcome.error });
+        deps.limiter?.spend(caller.keyId, event.input_tokens + event.output_tokens, Date.now());
+      });
     };
     const upstreamRequest = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method: 'POST', headers, agent: target.protocol === 'https:' ? httpsAgent : httpAgent });
     const timer = setTimeout(() => {
@@ -213,11 +251,11 @@ function bearer(headers: IncomingHttpHeaders): string | null {
   return typeof key === 'string' && key.trim() !== '' ? key.trim() : null;
 }
 
-function eventDraft(route: ProxyRoute, upstream: Upstream, model: string, caller: GatewayCaller, fields: Partial<UsageEventRecord>, gatewayId: string, started: number): UsageEventRecord {
+function eventDraft(route: ProxyRoute, model: string, caller: GatewayCaller, fields: Partial<UsageEventRecord>, gatewayId: string, started: number): UsageEventRecord {
   return {
     event_id: randomUUID(),
     occurred_at: started,
-    provider: upstream.provider,
+    provider: route.api,
     model,
     api_flavor: route.flavor,
     operation: route.operation,
@@ -260,7 +298,7 @@ interface CallOutcome {
 }
 
 /** The call's usage event: tokens as the provider reported them, the served model, how long it took, how it ended. */
-function record(route: ProxyRoute, upstream: Upstream, draft: UsageEventRecord, deps: ProxyDeps, outcome: CallOutcome): void {
+function record(route: ProxyRoute, upstream: Upstream, draft: UsageEventRecord, deps: ProxyDeps, outcome: CallOutcome): UsageEventRecord {
   const ended = Date.now();
   let usage: Record<string, unknown> | null = outcome.tracker?.usage ?? null;
   let served = outcome.tracker?.model ?? null;
@@ -296,6 +334,7 @@ function record(route: ProxyRoute, upstream: Upstream, draft: UsageEventRecord, 
     error_code: error,
   };
   deps.emit(event);
+  return event;
 }
 
 function nested(usage: Record<string, unknown>, object: string, field: string): number | null {

@@ -47,6 +47,8 @@ import { loadGatewaySettings } from '../gateway/gateway-config.ts';
 import { GatewayKeyStore } from '../gateway/gateway-keys.ts';
 import { registerGatewayKeyRoutes } from '../gateway/gateway-key-routes.ts';
 import { registerProxyRoutes } from '../gateway/proxy-routes.ts';
+import { BudgetStatusFeed } from '../gateway/budget-status-feed.ts';
+import { KeyRateLimiter } from '../gateway/key-rate-limiter.ts';
 
 export const SERVICE_NAMES = ['ingest', 'enricher', 'sink', 'api', 'gateway'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -118,6 +120,8 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   const clickhouse = services.has('sink') || services.has('api') || gatewaySettings ? await createClickHouse(config.clickhouse, log) : null;
   // Gateway keys: checked by the gateway from memory, issued and revoked through the admin API.
   const gatewayKeys = clickhouse && (gatewaySettings || services.has('api')) ? new GatewayKeyStore(clickhouse, { log }) : null;
+  // Budgets as the gateway enforces them: the compacted status topic, in memory.
+  const budgetFeed = gatewaySettings ? new BudgetStatusFeed({ kafka, topic: topics.budgetStatus, groupPrefix: 'spendline-gateway-budgets', registry, log, metrics, onFatal }) : null;
   const emitter = gatewaySettings
     ? UsageEmitter.start({ kafka, topic: topics.raw, registry, spillDir: config.gateway.spillDir, bufferCapacity: config.gateway.eventBuffer, log, metrics })
     : null;
@@ -189,7 +193,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
         if (!key) return null;
         const { team, feature, environment, tenant_id, cost_center, user_id } = key.owner;
         const owner = Object.fromEntries(Object.entries({ team, feature, environment, tenant_id, cost_center, user_id }).filter(([, value]) => value)) as Record<string, string>;
-        return { keyId: key.key_id, owner };
+        return { keyId: key.key_id, owner, allowedModels: key.allowed_models, requestsPerMinute: key.requests_per_minute, tokensPerMinute: key.tokens_per_minute };
       },
       policy,
       pricing,
@@ -197,6 +201,8 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
         const result = emitter.emit(event);
         if (!result.accepted) gatewayLog.error({ eventId: event.event_id, reason: result.reason, issues: result.issues }, 'usage event refused by the emitter');
       },
+      budgets: budgetFeed ? () => budgetFeed.statuses() : undefined,
+      limiter: new KeyRateLimiter(),
       log: gatewayLog,
       bodyLimit: config.gateway.maxBodyBytes,
     });
@@ -221,6 +227,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
       // The gateway's answers are out; what it has not sent yet is flushed (or left in its spill file).
       ['gateway events', emitter ? () => emitter.close() : undefined],
       ['gateway keys', gatewayKeys ? () => gatewayKeys.stop() : undefined],
+      ['budget status feed', budgetFeed ? () => budgetFeed.stop() : undefined],
       ['enricher', enricher ? () => enricher.stop() : undefined],
       ['sink', sink ? () => sink.stop() : undefined],
       ['budget alerts', alertPublisher ? () => alertPublisher.stop() : undefined],
@@ -246,6 +253,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   try {
     if (clickhouse) await migrate(clickhouse, readMigrations(SQL_DIR), log.child({ component: 'migrations' }));
     await gatewayKeys?.start();
+    await budgetFeed?.start();
     if (publisher) {
       await publisher.connect().catch((err: unknown) => log.warn({ err }, 'Kafka producer not connected yet; POST /v1/events answers 503 until it is'));
     }

@@ -10,7 +10,9 @@ import { PolicySource } from '../../../services/attribution/policy-source.ts';
 import { BearerTokens } from '../../../services/auth/bearer-tokens.ts';
 import type { UsageEventRecord } from '../../../services/events/usage-event.ts';
 import type { GatewaySettings } from '../../../services/gateway/gateway-config.ts';
-import { registerProxyRoutes } from '../../../services/gateway/proxy-routes.ts';
+import { registerProxyRoutes, type GatewayCaller } from '../../../services/gateway/proxy-routes.ts';
+import { KeyRateLimiter } from '../../../services/gateway/key-rate-limiter.ts';
+import type { BudgetStatus } from '../../../services/alerts/budget-alert-publisher.ts';
 import { createLogger } from '../../../services/logging/logger.ts';
 import { Metrics } from '../../../services/metrics/metrics.ts';
 import { PricingSource } from '../../../services/pricing/pricing-source.ts';
@@ -25,6 +27,26 @@ import { PricingSource } from '../../../services/pricing/pricing-source.ts';
 
 const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent');
 const KEY = 'slk_test0000000_secret';
+const caller = (keyId: string, owner: GatewayCaller['owner'], limits: Partial<GatewayCaller> = {}): GatewayCaller => ({ keyId, owner, allowedModels: [], requestsPerMinute: 0, tokensPerMinute: 0, ...limits });
+const CALLERS: Record<string, GatewayCaller> = {
+  [KEY]: caller('key-1', { team: 'search', environment: 'prod' }),
+  slk_limited: caller('key-2', { team: 'search', environment: 'prod' }, { requestsPerMinute: 2 }),
+  slk_onlymini: caller('key-3', { team: 'search', environment: 'prod' }, { allowedModels: ['gpt-4o-mini'] }),
+  slk_billing: caller('key-4', { team: 'billing', environment: 'prod' }),
+};
+const status = (budget_id: string, scope: Record<string, string[]>, decision: BudgetStatus['decision'], downgrade_model: string | null = null): BudgetStatus => ({
+  budget_id,
+  scope,
+  state: decision === 'allow' ? 'ok' : 'breached',
+  decision,
+  downgrade_model,
+  period: '2026-11',
+  amount: '100',
+  spent: '104.5',
+  used: '1.045',
+  evaluated_at: 0,
+});
+const BUDGETS: BudgetStatus[] = [status('billing-monthly', { team: ['billing'] }, 'block'), status('summaries', { feature: ['summarize'] }, 'downgrade', 'gpt-4o-mini'), status('search-ok', { team: ['search'] }, 'allow')];
 let upstream: Server;
 let gateway: FastifyInstance;
 let base: string;
@@ -101,6 +123,7 @@ beforeAll(async () => {
   const upstreamBase = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
   const settings: GatewaySettings = {
     gatewayId: 'gw-test',
+    modelRules: [{ team: ['search'], environment: ['prod'], deny_models: ['o1*'] }],
     upstreams: [
       { name: 'mock-openai', api: 'openai', provider: 'openai', base_url: upstreamBase, models: ['*'], timeout_ms: 500, credential: 'upstream-openai-secret' },
       { name: 'mock-anthropic', api: 'anthropic', provider: 'anthropic', base_url: upstreamBase, models: ['claude-*'], timeout_ms: 500, credential: 'upstream-anthropic-secret' },
@@ -111,7 +134,9 @@ beforeAll(async () => {
   gateway = buildHttpServer({ log, metrics: new Metrics({ processMetrics: false }), tokens: new BearerTokens({ adminToken: null, readerTokens: [], scopedReaderTokens: [], ingestTokens: [] }), readiness: [], bodyLimit: 1024 * 1024 });
   registerProxyRoutes(gateway, {
     settings,
-    authenticate: (token) => (token === KEY ? { keyId: 'key-1', owner: { team: 'search', environment: 'prod' } } : null),
+    authenticate: (token) => CALLERS[token] ?? null,
+    budgets: () => BUDGETS,
+    limiter: new KeyRateLimiter(),
     policy: new PolicySource(policyFile, log),
     pricing: new PricingSource({ catalogFile: null, contractsFile: null }, log),
     emit: (event) => void events.push(event),
@@ -277,5 +302,43 @@ describe('gateway proxy, failures', () => {
     const response = await post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] }, { 'x-spendline-tags': '1bad=key' });
     expect(response.status).toBe(400);
     expect(((await response.json()) as any).error.param).toBe('x-spendline-tags');
+  });
+});
+
+describe('gateway proxy, policy', () => {
+  it('refuses a model a rule denies for the team and environment, and one the key may not use', async () => {
+    const denied = await post('/v1/chat/completions', { model: 'o1-preview', messages: [] });
+    expect(denied.status).toBe(403);
+    expect(((await denied.json()) as any).error).toMatchObject({ type: 'model_not_allowed', param: 'model', message: 'model o1-preview is denied for team search in environment prod (policy rule 1)' });
+    const keyLimited = await post('/v1/chat/completions', { model: 'gpt-4o', messages: [] }, { authorization: 'Bearer slk_onlymini' });
+    expect(keyLimited.status).toBe(403);
+    expect(((await keyLimited.json()) as any).error.message).toContain('not among the models this gateway key may use (gpt-4o-mini)');
+    expect(seen).toHaveLength(0);
+    expect((await post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] }, { authorization: 'Bearer slk_onlymini' })).status).toBe(200);
+  });
+
+  it('blocks a call a spent budget covers, saying which budget', async () => {
+    const blocked = await post('/v1/chat/completions', { model: 'gpt-4o', messages: [] }, { authorization: 'Bearer slk_billing' });
+    expect(blocked.status).toBe(429);
+    expect(((await blocked.json()) as any).error).toMatchObject({ type: 'budget_exceeded', message: expect.stringContaining('budget billing-monthly is spent for 2026-11: 104.5 of 100 USD') });
+    expect(seen).toHaveLength(0);
+    expect(events).toHaveLength(0);
+  });
+
+  it('downgrades a call a budget covers to its cheaper model, recording the model asked for', async () => {
+    const response = await post('/v1/chat/completions', { model: 'gpt-4o', temperature: 0.2, messages: [] }, { 'x-spendline-feature': 'summarize' });
+    expect(response.status).toBe(200);
+    expect(seen[0]!.body).toEqual({ model: 'gpt-4o-mini', temperature: 0.2, messages: [] });
+    expect(await oneEvent()).toMatchObject({ model: 'gpt-4o-mini-2026-01-01', feature: 'summarize', tags: { release: '2026.11', experiment: 'b', 'spendline.requested_model': 'gpt-4o' } });
+  });
+
+  it('limits a key to its requests per minute, saying when to retry', async () => {
+    const limited = { authorization: 'Bearer slk_limited' };
+    expect((await post('/v1/embeddings', { model: 'text-embedding-3-small', input: 'a' }, limited)).status).toBe(200);
+    expect((await post('/v1/embeddings', { model: 'text-embedding-3-small', input: 'b' }, limited)).status).toBe(200);
+    const third = await post('/v1/embeddings', { model: 'text-embedding-3-small', input: 'c' }, limited);
+    expect(third.status).toBe(429);
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await third.json()) as any).error).toMatchObject({ type: 'rate_limit_exceeded', message: 'gateway key key-2 is limited to 2 requests per minute' });
   });
 });
