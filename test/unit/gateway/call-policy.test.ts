@@ -49,3 +49,22 @@ describe('key rate limits', () => {
     expect(limiter.admit('k', limits, 61_001)).toEqual({ ok: true });
   });
 });
+
+describe('the example gateway file', () => {
+  it('loads, with its credentials read from the environment and files it names', async () => {
+    const { loadGatewaySettings, upstreamFor } = await import('../../../services/gateway/gateway-config.ts');
+    const { PROJECT_ROOT } = await import('../../../services/project-paths.ts');
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-example-'));
+    const file = join(dir, 'gateway.json');
+    writeFileSync(join(dir, 'anthropic-key'), 'sk-ant-test\n');
+    writeFileSync(file, readFileSync(join(PROJECT_ROOT, 'deploy/gateway.example.json'), 'utf8').replace('/run/secrets/anthropic-key', join(dir, 'anthropic-key')));
+    const settings = loadGatewaySettings(file, (name) => ({ OPENAI_API_KEY: 'sk-openai', AZURE_OPENAI_KEY: 'azure-key' })[name]);
+    expect(settings.upstreams.map((u) => [u.name, u.credential])).toEqual([['openai', 'sk-openai'], ['anthropic', 'sk-ant-test'], ['azure-eu', 'azure-key'], ['local-vllm', null]]);
+    expect(upstreamFor(settings, 'openai', 'llama-3.1-70b')?.name).toBe('local-vllm');
+    expect(upstreamFor(settings, 'anthropic', 'claude-sonnet-4-5')?.name).toBe('anthropic');
+    expect(() => loadGatewaySettings(file, () => undefined)).toThrow('upstream openai reads its key from OPENAI_API_KEY, which is not set');
+  });
+});
