@@ -38,7 +38,7 @@ beforeAll(async () => {
     join(dir, 'gateway.json'),
     JSON.stringify({ gateway_id: 'gw-it', upstreams: [{ name: 'openai', api: 'openai', provider: 'openai', base_url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`, api_key_env: 'TEST_OPENAI_KEY' }] }),
   );
-  const config = testConfig(inject('kafkaBrokers'), { SPENDLINE_GATEWAY_FILE: join(dir, 'gateway.json'), GATEWAY_SPILL_DIR: join(dir, 'spill') });
+  const config = testConfig(inject('kafkaBrokers'), { SPENDLINE_GATEWAY_FILE: join(dir, 'gateway.json'), GATEWAY_SPILL_DIR: join(dir, 'spill'), BUDGET_EVALUATION_SCHEDULE: '* * * * * *' });
   running = await startProcess({
     config,
     services: new Set(['ingest', 'enricher', 'sink', 'api', 'gateway']),
@@ -92,11 +92,29 @@ describe('gateway in the pipeline', () => {
     expect(row).toEqual({ team: 'search', feature: 'assistant', environment: 'prod', gateway_id: 'gw-it', model: 'gpt-4o-mini-2024-07-18', input_tokens: 1000, output_tokens: 200, cost: '0.00027', cost_status: 'priced' });
   });
 
+  it('blocks calls once a budget covering them is spent, from the budget status feed', async () => {
+    const budget = { id: 'search-cap', name: 'Search cap', scope: { team: ['search'] }, period: 'monthly', amount: '0.0001', thresholds: [{ percent: 100 }], action: { type: 'block' } };
+    expect((await fetch(`${running.url}/v1/budgets`, { method: 'POST', headers: admin, body: JSON.stringify(budget) })).status).toBe(201);
+    // The first call's 0.00027 USD already spent it: the evaluator publishes the status, every gateway reads it.
+    const blocked = await eventually(
+      async () => {
+        const response = await chat(key);
+        return response.status === 429 ? ((await response.json()) as { error: { type: string; message: string } }) : undefined;
+      },
+      { intervalMs: 250, what: 'the budget block at the gateway' },
+    );
+    expect(blocked.error.type).toBe('budget_exceeded');
+    expect(blocked.error.message).toContain('budget search-cap is spent');
+    expect((await fetch(`${running.url}/v1/budgets/search-cap`, { method: 'DELETE', headers: { authorization: admin.authorization } })).status).toBe(200);
+    await eventually(async () => ((await chat(key)).status === 200 ? true : undefined), { intervalMs: 250, what: 'calls allowed again once the budget is gone' });
+  });
+
   it('refuses a revoked key at once, without calling the upstream', async () => {
+    const calls = upstreamAuth.length;
     const revoked = await fetch(`${running.url}/v1/admin/gateway-keys/${keyId}`, { method: 'DELETE', headers: { authorization: admin.authorization } });
     expect(revoked.status).toBe(200);
     const response = await chat(key);
     expect(response.status).toBe(401);
-    expect(upstreamAuth).toHaveLength(1);
+    expect(upstreamAuth).toHaveLength(calls);
   });
 });
