@@ -54,7 +54,8 @@ export const detectionSettings = z
     token_drift: toggle,
     price_drift: toggle,
     unpriced_usage: toggle,
-    silence: toggle,
+    /** Silence watches every gateway, and the values of these dimensions (busy teams or features can pause for minutes; gateways should not). */
+    silence: z.strictObject({ enabled: z.boolean().default(true), scopes: z.array(z.enum(SERIES_DIMENSIONS)).max(SERIES_DIMENSIONS.length).default([]) }).prefault({}),
   })
   .prefault({});
 

@@ -261,7 +261,7 @@ export class DetectionService {
    */
   async #activity(now: number): Promise<ActivityRow[]> {
     const { reader, settings } = this.#options;
-    const dimensions = settings.minute.scopes.filter((dimension) => dimension !== 'model');
+    const dimensions = settings.silence.scopes;
     const dayStart = Math.floor(now / DAY) * DAY;
     if (!this.#usual || now - this.#usual.at >= USUAL_TTL) this.#usual = { at: now, rows: await reader.usualActivity(dimensions, 7, dayStart) };
     const lastSeen = await reader.lastSeen(dimensions, now - DAY, now);

@@ -160,10 +160,10 @@ export class SeriesDetector {
     return { core: this.#core.state(), baselines: [...this.#baselines], since: this.#since, calm: this.#calm, last: this.#last };
   }
 
-  /** The hour-of-week baseline once that hour was seen a week ago, else the hour-of-day one after two days, else the overall one. */
+  /** The hour-of-week baseline once that hour was seen in two weeks, else the hour-of-day one after two days, else the overall one. */
   #chosen([week, day, overall]: readonly [number, number, number]): number {
     const hour = this.#options.bucketsPerHour;
-    if (this.#baselines[week * 3]! >= hour) return week;
+    if (this.#baselines[week * 3]! >= 2 * hour) return week;
     if (this.#baselines[day * 3]! >= 2 * hour) return day;
     return overall;
   }

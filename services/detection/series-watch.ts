@@ -12,6 +12,8 @@ import { HOURLY_SERIES, MINUTE_SERIES, SeriesDetector, type SeriesDetectorState,
  */
 
 export type Resolution = 'minute' | 'hour';
+/** Errors a bucket needs before its error rate may open an incident. */
+const MIN_ERRORS = 5;
 export const BUCKET_MS: Readonly<Record<Resolution, number>> = { minute: 60_000, hour: 3_600_000 };
 
 /** One bucket of one scope value. Money exact (units of 10⁻¹² USD). */
@@ -160,7 +162,8 @@ export class SeriesWatch {
     const atStake = atStakePerHour(metric, observation, bucket, bucketsPerHour);
     // Reliability metrics page on volume alone; the others also need money at stake.
     const reliability = metric === 'error_rate' || metric === 'latency_p95_ms';
-    const guarded = (bucket.requests < minRequests && !reliability) || (!reliability && atStake < Number(this.#settings.min_at_stake_per_hour));
+    // An error rate needs errors to speak of: a few failures in a quiet bucket are not an incident.
+    const guarded = (bucket.requests < minRequests && !reliability) || (!reliability && atStake < Number(this.#settings.min_at_stake_per_hour)) || (metric === 'error_rate' && bucket.errors < MIN_ERRORS);
     const unit = UNITS[metric](this.#resolution);
     const show = (x: number) => formatFigure(metric, x);
     return {
