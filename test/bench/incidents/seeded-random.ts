@@ -1,0 +1,65 @@
+/**
+ * Deterministic randomness for the incident benchmark (mulberry32): the same
+ * seed gives the same traffic, so the clean and the injected timelines share
+ * every base event and a rerun loads the same data.
+ */
+export class SeededRandom {
+  #state: number;
+
+  constructor(seed: number) {
+    this.#state = seed >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
+    let t = this.#state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Whole number in [0, n). */
+  below(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** Whole number in [low, high]. */
+  between(low: number, high: number): number {
+    return low + this.below(high - low + 1);
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[this.below(items.length)]!;
+  }
+
+  /** Index drawn from cumulative weights (cumulativeOf). */
+  weighted(cumulative: Float64Array): number {
+    const x = this.next() * cumulative[cumulative.length - 1]!;
+    let lo = 0;
+    let hi = cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid]! > x) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** Geometric count ≥ 1 with the given mean. */
+  geometric(mean: number): number {
+    return 1 + Math.floor(Math.log(1 - this.next()) / Math.log(1 - 1 / mean));
+  }
+}
+
+export function cumulativeOf(weights: readonly number[]): Float64Array {
+  const out = new Float64Array(weights.length);
+  let sum = 0;
+  weights.forEach((weight, index) => (out[index] = sum += weight));
+  return out;
+}
+
+/** Zipf weights 1/rank^s for ranks 1..n. */
+export function zipf(n: number, s: number): number[] {
+  return Array.from({ length: n }, (_, i) => 1 / (i + 1) ** s);
+}
