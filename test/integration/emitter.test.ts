@@ -199,14 +199,23 @@ describe('usage emitter while Kafka is unreachable', () => {
   let kafka: Kafka;
 
   beforeAll(async () => {
-    const brokerPort = await freePortPair();
-    const proxyPort = await freePort(0);
-    proxy = await SeveringProxy.start(proxyPort, brokerPort);
-    broker = await startLocalBroker(
-      { pom: KAFKA_POM, libDir: KAFKA_LIB_DIR, dataDir: join(tempDir('broker'), 'kafka'), port: brokerPort, advertisedPort: proxyPort, heapMb: 512, javaHome: process.env['JAVA_HOME'] },
-      log,
-    );
-    proxyAddress = `127.0.0.1:${proxyPort}`;
+    // A free port can be taken by another process before the broker binds it: try again on new ports.
+    for (let attempt = 1; ; attempt += 1) {
+      const brokerPort = await freePortPair();
+      const proxyPort = await freePort(0);
+      proxy = await SeveringProxy.start(proxyPort, brokerPort);
+      try {
+        broker = await startLocalBroker(
+          { pom: KAFKA_POM, libDir: KAFKA_LIB_DIR, dataDir: join(tempDir('broker'), 'kafka'), port: brokerPort, advertisedPort: proxyPort, heapMb: 512, javaHome: process.env['JAVA_HOME'] },
+          log,
+        );
+        proxyAddress = `127.0.0.1:${proxyPort}`;
+        break;
+      } catch (err) {
+        await proxy.stop();
+        if (attempt >= 3) throw err;
+      }
+    }
     kafka = createKafka({ brokers: [proxyAddress], clientId: 'emitter-outage-test' }, log);
   });
 

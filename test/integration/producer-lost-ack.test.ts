@@ -29,11 +29,20 @@ let kafka: Kafka;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'spendline-lost-ack-'));
-  const brokerPort = await freePortPair();
-  const proxyPort = await freePort(0);
-  proxy = await KafkaFaultProxy.start(proxyPort, brokerPort);
-  broker = await startLocalBroker({ pom: KAFKA_POM, libDir: KAFKA_LIB_DIR, dataDir: join(dir, 'kafka'), port: brokerPort, advertisedPort: proxyPort, heapMb: 512 }, log);
-  kafka = createKafka({ brokers: [`127.0.0.1:${proxyPort}`], clientId: 'lost-ack' }, log);
+  // A free port can be taken by another process before the broker binds it: try again on new ports.
+  for (let attempt = 1; ; attempt += 1) {
+    const brokerPort = await freePortPair();
+    const proxyPort = await freePort(0);
+    proxy = await KafkaFaultProxy.start(proxyPort, brokerPort);
+    try {
+      broker = await startLocalBroker({ pom: KAFKA_POM, libDir: KAFKA_LIB_DIR, dataDir: join(dir, `kafka-${attempt}`), port: brokerPort, advertisedPort: proxyPort, heapMb: 512 }, log);
+      kafka = createKafka({ brokers: [`127.0.0.1:${proxyPort}`], clientId: 'lost-ack' }, log);
+      break;
+    } catch (err) {
+      await proxy.stop();
+      if (attempt >= 3) throw err;
+    }
+  }
 });
 
 afterAll(async () => {
