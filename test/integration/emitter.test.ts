@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +18,7 @@ import { Metrics } from '../../services/metrics/metrics.ts';
 import { KAFKA_LIB_DIR, KAFKA_POM, SCHEMAS_DIR } from '../../services/project-paths.ts';
 import { FULL_USAGE_EVENT_RECORD } from '../fixtures/usage-event-examples.ts';
 import { freePort, freePortPair } from '../support/free-ports.ts';
+import { SeveringProxy } from '../support/severing-proxy.ts';
 import { eventually, testConfig, uniqueSuffix } from '../support/test-config.ts';
 
 /**
@@ -140,57 +140,6 @@ describe('usage emitter with Kafka up', () => {
   });
 });
 
-/** A TCP proxy that can be cut: open connections are dropped and new ones refused until restore(). */
-class SeveringProxy {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #open = true;
-
-  private constructor(server: Server) {
-    this.#server = server;
-  }
-
-  static async start(listenPort: number, targetPort: number): Promise<SeveringProxy> {
-    const server = createServer();
-    const proxy = new SeveringProxy(server);
-    server.on('connection', (client) => proxy.#accept(client, targetPort));
-    await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
-    return proxy;
-  }
-
-  cut(): void {
-    this.#open = false;
-    for (const socket of this.#sockets) socket.destroy();
-  }
-
-  restore(): void {
-    this.#open = true;
-  }
-
-  async stop(): Promise<void> {
-    this.cut();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-
-  #accept(client: Socket, targetPort: number): void {
-    if (!this.#open) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect({ host: '127.0.0.1', port: targetPort });
-    this.#sockets.add(client).add(upstream);
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-      this.#sockets.delete(client);
-      this.#sockets.delete(upstream);
-    };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  }
-}
 
 describe('usage emitter while Kafka is unreachable', () => {
   let broker: LocalBroker;
