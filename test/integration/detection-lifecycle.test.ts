@@ -3,7 +3,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AlertEvent } from '../../services/alerts/alert-event.ts';
 import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
@@ -20,6 +19,7 @@ import { createLogger } from '../../services/logging/logger.ts';
 import { SCHEMAS_DIR } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
+import { ingestAndStore } from '../support/stored-events.ts';
 import { usageEventJson } from '../support/usage-events.ts';
 
 /**
@@ -96,17 +96,7 @@ beforeAll(async () => {
   // The process's detector loads its (empty) state now, before the detectors built below write theirs (under their own prefixes) to the same table.
   expect(await running.detection!.openIncidents()).toEqual([]);
   const events = traffic();
-  for (let at = 0; at < events.length; at += 5000) {
-    const response = await running.app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${TEST_TOKENS.ingest}` }, payload: events.slice(at, at + 5000) });
-    expect(response.statusCode).toBe(200);
-  }
-  await eventually(
-    async () => {
-      const [row] = await running.clickhouse!.query({ name: 'count', sql: 'SELECT count() AS n FROM {db:Identifier}.usage_events_v1', schema: z.object({ n: z.coerce.number() }) });
-      return row!.n === events.length ? true : undefined;
-    },
-    { timeoutMs: 60_000, what: `all ${events.length} events stored` },
-  );
+  await ingestAndStore(running, events, { timeoutMs: 60_000 });
 }, 120_000);
 
 afterAll(async () => {

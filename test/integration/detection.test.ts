@@ -3,7 +3,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AlertEvent } from '../../services/alerts/alert-event.ts';
 import { AlertStore } from '../../services/alerts/alert-store.ts';
@@ -17,6 +16,7 @@ import { SCHEMAS_DIR } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
 import { findOnTopic } from '../support/topic-watch.ts';
+import { ingestAndStore } from '../support/stored-events.ts';
 import { usageEventJson } from '../support/usage-events.ts';
 
 /**
@@ -80,17 +80,7 @@ beforeAll(async () => {
   });
   running = await start();
   const events = traffic();
-  for (let at = 0; at < events.length; at += 5000) {
-    const response = await running.app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${TEST_TOKENS.ingest}` }, payload: events.slice(at, at + 5000) });
-    expect(response.statusCode).toBe(200);
-  }
-  await eventually(
-    async () => {
-      const [row] = await running.clickhouse!.query({ name: 'count', sql: 'SELECT count() AS n FROM {db:Identifier}.usage_events_v1', schema: z.object({ n: z.coerce.number() }) });
-      return row!.n === events.length ? true : undefined;
-    },
-    { timeoutMs: 90_000, what: `all ${events.length} events stored` },
-  );
+  await ingestAndStore(running, events);
 }, 180_000);
 
 afterAll(async () => {

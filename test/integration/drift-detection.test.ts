@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { z } from 'zod';
 import type { SpendlineConfig } from '../../services/config/config.ts';
 import { createLogger } from '../../services/logging/logger.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
-import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
+import { testConfig } from '../support/test-config.ts';
+import { ingestAndStore } from '../support/stored-events.ts';
 import { usageEventJson } from '../support/usage-events.ts';
 
 /**
@@ -44,15 +44,7 @@ beforeAll(async () => {
   config = testConfig(inject('kafkaBrokers'), { DETECTION_MINUTE_SCHEDULE: '0 0 0 1 1 *', DETECTION_HOURLY_SCHEDULE: '0 0 0 1 1 *' });
   running = await startProcess({ config, services: new Set(['ingest', 'enricher', 'sink', 'api']), brokers: inject('kafkaBrokers'), log, processMetrics: false });
   const events = traffic();
-  const response = await running.app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${TEST_TOKENS.ingest}` }, payload: events });
-  expect(response.statusCode).toBe(200);
-  await eventually(
-    async () => {
-      const [row] = await running.clickhouse!.query({ name: 'count', sql: 'SELECT count() AS n FROM {db:Identifier}.usage_events_v1', schema: z.object({ n: z.coerce.number() }) });
-      return row!.n === events.length ? true : undefined;
-    },
-    { timeoutMs: 60_000, what: `all ${events.length} events stored` },
-  );
+  await ingestAndStore(running, events, { timeoutMs: 60_000 });
 }, 120_000);
 
 afterAll(async () => {
