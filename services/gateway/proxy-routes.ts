@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest, Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpRequest, Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { attributeEvent } from '../attribution/attribute-event.ts';
@@ -79,6 +79,8 @@ const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', '
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 512 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 512 });
+/** Times a call is sent again after its pooled connection turned out closed (see closedWhileIdle): more than one pooled connection can have gone at once. */
+const IDLE_CLOSE_RETRIES = 3;
 
 export function registerProxyRoutes(app: FastifyInstance, deps: ProxyDeps): void {
   void app.register(async (scope) => {
@@ -188,7 +190,9 @@ function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest,
         deps.limiter?.spend(caller.keyId, event.input_tokens + event.output_tokens, Date.now());
       });
     };
-    const upstreamRequest = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method: 'POST', headers, agent: target.protocol === 'https:' ? httpsAgent : httpAgent });
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const agent = target.protocol === 'https:' ? httpsAgent : httpAgent;
+    let upstreamRequest: ClientRequest;
     const timer = setTimeout(() => {
       if (status !== 0) return;
       upstreamRequest.destroy(new Error('upstream timed out'));
@@ -196,40 +200,62 @@ function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest,
       finish({ error: 'upstream_timeout' });
     }, upstream.timeout_ms);
 
-    upstreamRequest.on('response', (response: IncomingMessage) => {
-      status = response.statusCode ?? 502;
-      out.writeHead(status, returnedHeaders(response.headers));
-      response.on('data', (chunk: Buffer) => {
-        firstByteAt ??= Date.now();
-        out.write(chunk);
-        if (tracker) tracker.push(chunk);
-        else collected.push(chunk);
+    const attempt = (retriesLeft: number) => {
+      upstreamRequest = send(target, { method: 'POST', headers, agent });
+      upstreamRequest.on('response', (response: IncomingMessage) => {
+        status = response.statusCode ?? 502;
+        out.writeHead(status, returnedHeaders(response.headers));
+        response.on('data', (chunk: Buffer) => {
+          firstByteAt ??= Date.now();
+          out.write(chunk);
+          if (tracker) tracker.push(chunk);
+          else collected.push(chunk);
+        });
+        response.on('end', () => {
+          delivered = true;
+          out.end();
+          finish({ error: null });
+        });
+        response.on('error', (err) => {
+          out.destroy(err);
+          finish({ error: 'upstream_disconnected' });
+        });
       });
-      response.on('end', () => {
-        delivered = true;
-        out.end();
-        finish({ error: null });
+      const thisRequest = upstreamRequest;
+      thisRequest.on('error', (err: NodeJS.ErrnoException) => {
+        if (settled) return;
+        if (retriesLeft > 0 && closedWhileIdle(thisRequest, err)) {
+          deps.log.debug({ upstream: upstream.name }, 'upstream closed a kept-alive connection as the call went out: sent again on another');
+          attempt(retriesLeft - 1);
+          return;
+        }
+        deps.log.warn({ err, upstream: upstream.name }, 'upstream call failed');
+        if (!out.headersSent) sendJson(out, 502, { type: 'error', error: { message: `upstream ${upstream.name} unreachable: ${err.message}`, type: 'upstream_error', code: 'upstream_error', param: null } });
+        else out.destroy(err);
+        finish({ error: 'upstream_unreachable' });
       });
-      response.on('error', (err) => {
-        out.destroy(err);
-        finish({ error: 'upstream_disconnected' });
-      });
-    });
-    upstreamRequest.on('error', (err) => {
-      if (settled) return;
-      deps.log.warn({ err, upstream: upstream.name }, 'upstream call failed');
-      if (!out.headersSent) sendJson(out, 502, { type: 'error', error: { message: `upstream ${upstream.name} unreachable: ${err.message}`, type: 'upstream_error', code: 'upstream_error', param: null } });
-      else out.destroy(err);
-      finish({ error: 'upstream_unreachable' });
-    });
+      upstreamRequest.end(payload);
+    };
     // The caller hung up before the end: stop the upstream, record what was delivered.
     out.on('close', () => {
       if (delivered || settled) return;
       upstreamRequest.destroy();
       finish({ error: 'client_disconnected' });
     });
-    upstreamRequest.end(payload);
+    attempt(IDLE_CLOSE_RETRIES);
   });
+}
+
+/**
+ * A kept-alive connection the upstream closed while it sat idle in the pool
+ * (its idle timeout, a load balancer's) can be picked for the next call in
+ * the instant before the close arrives: the call fails with a reset before
+ * any answer, the upstream never having read it. Such a call is sent again
+ * on another connection, as Node's documentation advises; any other failure,
+ * and any failure after an answer began, is the caller's to see.
+ */
+function closedWhileIdle(request: ClientRequest, err: NodeJS.ErrnoException): boolean {
+  return request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
 }
 
 function returnedHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {

@@ -48,6 +48,9 @@ const status = (budget_id: string, scope: Record<string, string[]>, decision: Bu
 });
 const BUDGETS: BudgetStatus[] = [status('billing-monthly', { team: ['billing'] }, 'block'), status('summaries', { feature: ['summarize'] }, 'downgrade', 'gpt-4o-mini'), status('search-ok', { team: ['search'] }, 'allow')];
 let upstream: Server;
+/** An upstream that drops each kept-alive connection when a second call arrives on it, unanswered: the race of an idle timeout. */
+let resetting: Server;
+const resettingConnections = { opened: 0, dropped: 0 };
 let gateway: FastifyInstance;
 let base: string;
 const events: UsageEventRecord[] = [];
@@ -121,10 +124,23 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const upstreamBase = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+  const served = new WeakMap<object, number>();
+  resetting = createServer((request, response) => {
+    const calls = (served.get(request.socket) ?? 0) + 1;
+    served.set(request.socket, calls);
+    if (calls > 1) {
+      resettingConnections.dropped += 1;
+      return void request.socket.destroy();
+    }
+    request.resume().on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end(chatBody('resetting-model')));
+  });
+  resetting.on('connection', () => (resettingConnections.opened += 1));
+  await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
   const settings: GatewaySettings = {
     gatewayId: 'gw-test',
     modelRules: [{ team: ['search'], environment: ['prod'], deny_models: ['o1*'] }],
     upstreams: [
+      { name: 'mock-resetting', api: 'openai', provider: 'openai', base_url: `http://127.0.0.1:${(resetting.address() as AddressInfo).port}/v1`, models: ['resetting-*'], timeout_ms: 500, credential: null },
       { name: 'mock-openai', api: 'openai', provider: 'openai', base_url: upstreamBase, models: ['*'], timeout_ms: 500, credential: 'upstream-openai-secret' },
       { name: 'mock-anthropic', api: 'anthropic', provider: 'anthropic', base_url: upstreamBase, models: ['claude-*'], timeout_ms: 500, credential: 'upstream-anthropic-secret' },
     ],
@@ -148,6 +164,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  await new Promise<void>((resolve) => resetting.close(() => resolve()));
 });
 
 beforeEach(() => {
@@ -263,6 +280,16 @@ describe('gateway proxy, failures', () => {
     expect(response.headers.get('retry-after')).toBe('7');
     expect(await response.json()).toEqual({ error: { message: 'rate limited', type: 'rate_limit_error' } });
     expect(await oneEvent()).toMatchObject({ status: 'error', error_code: 'http_429', input_tokens: 0 });
+  });
+
+  it('sends a call again on a new connection when the upstream had closed the kept-alive one it went out on', async () => {
+    for (let call = 1; call <= 3; call += 1) {
+      const response = await post('/v1/chat/completions', { model: 'resetting-model', messages: [] });
+      expect(response.status, `call ${call}`).toBe(200);
+      expect(await response.text()).toBe(chatBody('resetting-model'));
+    }
+    // Calls 2 and 3 each found the previous connection in the pool, lost it unanswered, and went out on a new one.
+    expect(resettingConnections).toEqual({ opened: 3, dropped: 2 });
   });
 
   it('answers 504 when the upstream does not answer in time, and records it', async () => {
