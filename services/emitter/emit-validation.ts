@@ -1,4 +1,4 @@
-import { EVENT_LIMITS, futureSkewIssue, usageEventRecord, type UsageEventRecord } from '../events/usage-event.ts';
+import { EVENT_LIMITS, futureSkewIssue, usageEventRecord, withCallIdentity, type UsageEventRecord } from '../events/usage-event.ts';
 import { validate, type FieldIssue, type Validated } from '../validation/issues.ts';
 
 const RECORD_FIELDS = new Set(Object.keys(usageEventRecord.shape));
@@ -26,5 +26,5 @@ export function checkUsageEvent(event: unknown, now: number, maxFutureSkewMs: nu
   if (!checked.ok) return { ok: false, issues: [...checked.issues, ...unknownFields] };
   if (unknownFields.length > 0) return { ok: false, issues: unknownFields };
   const skew = futureSkewIssue(checked.value, now, maxFutureSkewMs);
-  return skew ? { ok: false, issues: [skew] } : checked;
+  return skew ? { ok: false, issues: [skew] } : { ok: true, value: withCallIdentity(checked.value) };
 }

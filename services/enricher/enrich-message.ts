@@ -3,7 +3,7 @@ import type { AttributionPolicy } from '../attribution/attribution-policy.ts';
 import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
-import { futureSkewIssue, usageEventRecord, type UsageEventRecord } from '../events/usage-event.ts';
+import { futureSkewIssue, usageEventRecord, withCallIdentity, type UsageEventRecord } from '../events/usage-event.ts';
 import { deadLetterFor, type DeadLetter, type SourceMessage } from '../dlq/dead-letter.ts';
 import { priceUsageEvent } from '../pricing/price-usage-event.ts';
 import type { PricingEngine } from '../pricing/pricing-engine.ts';
@@ -41,7 +41,8 @@ export function enrichMessage(source: SourceMessage, registry: AvroSchemaRegistr
   const issues = checked.ok ? [futureSkewIssue(checked.value, Number(source.timestamp))].filter((issue) => issue !== null) : checked.issues;
   if (!checked.ok || issues.length > 0) return dead('invalid_event', issues.map((issue) => `${issue.path || 'event'}: ${issue.message}`).join('; '));
 
-  const attributed = attributeEvent(policies.attribution, checked.value);
+  // Avro producers are held to the same identity rule as every ingest path.
+  const attributed = attributeEvent(policies.attribution, withCallIdentity(checked.value));
   if (attributed.rejection) {
     return dead('attribution_rejected', attributed.rejection.map((issue) => `${issue.path}: ${issue.message}`).join('; '));
   }

@@ -89,6 +89,15 @@ const tags = noProtoKey.pipe(
   ).refine((value) => Object.keys(value).length <= EVENT_LIMITS.maxTags, `must have at most ${EVENT_LIMITS.maxTags} tags`),
 );
 
+/** W3C trace context ids as OpenTelemetry writes them: lower-case hex, not all zeros (the spec's invalid id). */
+const hexId = (digits: number, what: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^[0-9a-f]{${digits}}$`), `must be a ${what} of ${digits} lower-case hex digits`)
+    .refine((id) => !/^0+$/.test(id), `must not be all zeros (an invalid ${what})`);
+const traceId = hexId(32, 'trace id');
+const spanId = hexId(16, 'span id');
+
 const recordShape = {
   event_id: name(EVENT_LIMITS.maxIdLength).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
   occurred_at: z
@@ -129,6 +138,8 @@ const recordShape = {
   tags,
   gateway_id: optionalName(),
   reported_cost: decimalAmount.nullable(),
+  trace_id: traceId.nullable(),
+  span_id: spanId.nullable(),
 };
 
 function isJsonObjectText(text: string): boolean {
@@ -174,6 +185,26 @@ function checkConsistency(event: UsageEventRecord, ctx: z.RefinementCtx): void {
   if (event.ttft_ms !== null && event.latency_ms !== null && valid(event.ttft_ms, event.latency_ms) && event.ttft_ms > event.latency_ms) {
     ctx.addIssue({ code: 'custom', path: ['ttft_ms'], message: `must not exceed latency_ms (${event.latency_ms})` });
   }
+  if ((event.span_id ?? null) !== null && (event.trace_id ?? null) === null) {
+    ctx.addIssue({ code: 'custom', path: ['trace_id'], message: 'is required with span_id (a span id is unique only within its trace)' });
+  }
+}
+
+/** The event_id of a call identified by its span: the same whichever path (OTLP, a callback, POST /v1/events, Avro) brought it. */
+export function spanEventId(traceId: string, spanId: string): string {
+  return `span-${traceId}-${spanId}`;
+}
+
+/**
+ * The one idempotency rule: an event is identified by its event_id, except
+ * that a call with a trace and span id is identified by them (spanEventId),
+ * so the same call arriving by two paths counts once. Every path applies it
+ * before the event reaches Kafka, and the enricher again for Avro producers.
+ */
+export function withCallIdentity<T extends Pick<UsageEventRecord, 'event_id' | 'trace_id' | 'span_id'>>(event: T): T {
+  if (event.trace_id === null || event.span_id === null) return event;
+  const eventId = spanEventId(event.trace_id, event.span_id);
+  return event.event_id === eventId ? event : { ...event, event_id: eventId };
 }
 
 export const usageEventRecord = z.object(recordShape).superRefine(checkConsistency);
@@ -190,8 +221,7 @@ const trimmedName = (max: number = EVENT_LIMITS.maxNameLength) =>
  * field checks, plus defaults, trimming and the RFC 3339 timestamp. Unknown
  * fields are rejected so a misspelt token class cannot vanish.
  */
-export const usageEventJson = z
-  .strictObject({
+export const usageEventJsonFields = z.strictObject({
     ...recordShape,
     occurred_at: z.iso
       .datetime({ offset: true, message: 'must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-23T10:15:00Z' })
@@ -233,8 +263,27 @@ export const usageEventJson = z
     reported_cost: absentAsNull(
       z.string({ message: 'must be a decimal string such as "0.0125" (a JSON number would lose precision)' }).pipe(decimalAmount),
     ),
-  })
-  .superRefine(checkConsistency);
+    // OTLP/JSON and most tracers write hex ids; some write them upper-case.
+    trace_id: absentAsNull(z.preprocess(lowerCase, traceId)),
+    span_id: absentAsNull(z.preprocess(lowerCase, spanId)),
+  });
+
+/** A call identified by its span may leave event_id out: withCallIdentity gives it one. */
+function identifiedBySpan(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const { event_id: eventId, trace_id: traceId, span_id: spanId } = raw as Record<string, unknown>;
+  if ((eventId !== undefined && eventId !== null) || typeof traceId !== 'string' || typeof spanId !== 'string') return raw;
+  return { ...raw, event_id: spanEventId(traceId.toLowerCase(), spanId.toLowerCase()) };
+}
+
+export const usageEventJson = z
+  .preprocess(identifiedBySpan, usageEventJsonFields)
+  .superRefine(checkConsistency)
+  .transform(withCallIdentity);
+
+function lowerCase(value: unknown): unknown {
+  return typeof value === 'string' ? value.toLowerCase() : value;
+}
 
 export type UsageEventJson = z.input<typeof usageEventJson>;
 

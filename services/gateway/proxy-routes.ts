@@ -310,6 +310,8 @@ function eventDraft(route: ProxyRoute, model: string, caller: GatewayCaller, fie
     tags: {},
     gateway_id: gatewayId,
     reported_cost: null,
+    trace_id: null,
+    span_id: null,
     ...fields,
   };
 }

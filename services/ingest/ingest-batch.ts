@@ -34,6 +34,18 @@ export function parseIngestBatch(body: unknown, limits: BatchLimits, now: number
   if (events.length > limits.maxEvents) {
     return { ok: false, status: 413, code: 'batch_too_large', message: `the batch holds ${events.length} events; at most ${limits.maxEvents} per request` };
   }
+  return { ok: true, ...judgeEvents(events, limits, now, policy) };
+}
+
+/**
+ * The one validation every ingest path shares (POST /v1/events, CloudEvents,
+ * OTLP spans, gateway callbacks, each after mapping its payload to the JSON
+ * form of a usage event): the schema, the clock bound and the attribution
+ * policy, each event on its own, every problem named by field. Accepted events
+ * carry their identity (withCallIdentity), so a call that arrives by two paths
+ * is one event.
+ */
+export function judgeEvents(events: readonly unknown[], limits: Pick<BatchLimits, 'maxFutureSkewMs'>, now: number, policy: AttributionPolicy): { accepted: UsageEventRecord[]; results: EventResult[] } {
   const accepted: UsageEventRecord[] = [];
   const results = events.map((raw, index): EventResult => {
     const eventId = typeof raw === 'object' && raw !== null && typeof (raw as { event_id?: unknown }).event_id === 'string'
@@ -48,7 +60,7 @@ export function parseIngestBatch(body: unknown, limits: BatchLimits, now: number
     accepted.push(checked.value);
     return { index, event_id: checked.value.event_id, status: 'accepted' };
   });
-  return { ok: true, accepted, results };
+  return { accepted, results };
 }
 
 function isEnvelope(body: unknown): body is { events: unknown[] } {

@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { HttpError } from '../api/http-errors.ts';
 import { z } from 'zod';
 import type { RouteDocs } from '../api/openapi.ts';
-import { EVENT_LIMITS, usageEventJson } from '../events/usage-event.ts';
+import { EVENT_LIMITS, usageEventJson, type UsageEventRecord } from '../events/usage-event.ts';
 import { parseIngestBatch } from './ingest-batch.ts';
 import { KafkaUnavailableError, type UsagePublisher } from './usage-publisher.ts';
 
@@ -27,7 +27,7 @@ const RETRY_AFTER_SECONDS = 5;
  * 400 when none were; per-event results always say which and why.
  */
 export function registerIngestRoutes(app: FastifyInstance, deps: { publisher: UsagePublisher; policy: PolicySource; config: IngestConfig; metrics: Metrics }): void {
-  const { publisher, config, metrics } = deps;
+  const { config, metrics } = deps;
   app.post('/v1/events', { config: { role: 'ingest', docs: INGEST_DOCS }, bodyLimit: config.maxBodyBytes }, async (request, reply) => {
     const now = Date.now();
     const batch = parseIngestBatch(request.body, { maxEvents: config.maxBatchEvents, maxFutureSkewMs: EVENT_LIMITS.maxFutureSkewMs }, now, deps.policy.current(now));
@@ -36,17 +36,7 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { publisher: Us
       throw new HttpError(batch.status, batch.code, batch.message, batch.issues ? { issues: batch.issues } : {});
     }
     const rejected = batch.results.length - batch.accepted.length;
-    if (batch.accepted.length > 0) {
-      try {
-        await publisher.publish(batch.accepted);
-      } catch (err) {
-        if (!(err instanceof KafkaUnavailableError)) throw err;
-        metrics.eventsRejected.inc({ reason: 'kafka_unavailable' }, batch.accepted.length);
-        throw new HttpError(503, 'kafka_unavailable', 'events could not be stored durably, so none were accepted; resend the same batch (event_id makes resending safe)', {
-          headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
-        });
-      }
-    }
+    await publishAccepted(deps, batch.accepted);
     metrics.eventsAccepted.inc(batch.accepted.length);
     if (rejected > 0) metrics.eventsRejected.inc({ reason: 'invalid_event' }, rejected);
     const summary = { accepted: batch.accepted.length, rejected, results: batch.results };
@@ -55,4 +45,22 @@ export function registerIngestRoutes(app: FastifyInstance, deps: { publisher: Us
     }
     return reply.status(rejected === 0 ? 200 : 207).send(summary);
   });
+}
+
+/**
+ * Hands accepted events to Kafka and returns once it acknowledged them all;
+ * otherwise throws the 503 every ingest path answers, so nothing is reported
+ * as accepted that Kafka does not hold. Resending is safe: event_id dedups.
+ */
+export async function publishAccepted(deps: { publisher: UsagePublisher; metrics: Metrics }, accepted: readonly UsageEventRecord[]): Promise<void> {
+  if (accepted.length === 0) return;
+  try {
+    await deps.publisher.publish(accepted);
+  } catch (err) {
+    if (!(err instanceof KafkaUnavailableError)) throw err;
+    deps.metrics.eventsRejected.inc({ reason: 'kafka_unavailable' }, accepted.length);
+    throw new HttpError(503, 'kafka_unavailable', 'events could not be stored durably, so none were accepted; resend the same batch (event_id makes resending safe)', {
+      headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
+    });
+  }
 }

@@ -43,6 +43,8 @@ export function toEventRecord(row: LedgerRow): UsageEventRecord {
     tags: (row['tags'] as Record<string, string>) ?? {},
     gateway_id: optional('gateway_id'),
     reported_cost: row['reported_cost'] === null ? null : text('reported_cost'),
+    trace_id: optional('trace_id'),
+    span_id: optional('span_id'),
   };
 }
 

@@ -53,6 +53,8 @@ export function toUsageRow(enriched: EnrichedUsageEvent, partition: number, offs
     api_key_id: e.api_key_id ?? '',
     tags: e.tags,
     gateway_id: e.gateway_id ?? '',
+    trace_id: e.trace_id ?? '',
+    span_id: e.span_id ?? '',
     ...attributionColumns(enriched.attribution),
     reported_cost: e.reported_cost,
     currency: enriched.currency,

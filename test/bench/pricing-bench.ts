@@ -52,7 +52,7 @@ const base: UsageEventRecord = {
   input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, input_audio_tokens: 0,
   cache_audio_read_tokens: 0, output_audio_tokens: 0, provider_usage: null, latency_ms: null, ttft_ms: null, status: 'ok',
   error_code: null, tenant_id: null, cost_center: null, team: 'search', feature: null, environment: 'prod', user_id: null, session_id: null, agent_run_id: null,
-  api_key_id: null, tags: {}, gateway_id: null, reported_cost: null,
+  api_key_id: null, tags: {}, gateway_id: null, reported_cost: null, trace_id: null, span_id: null,
 };
 const events: UsageEventRecord[] = Array.from({ length: 10_000 }, (_, i) => {
   const { provider, model } = models[i % models.length]!;

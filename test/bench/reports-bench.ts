@@ -374,6 +374,8 @@ function nextRecord(index: number): UsageEventRecord {
     tags: {},
     gateway_id: session.gateway,
     reported_cost: null,
+    trace_id: null,
+    span_id: null,
   };
 }
 

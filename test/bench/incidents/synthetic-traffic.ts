@@ -335,6 +335,8 @@ export function callRecord(random: SeededRandom, spec: CallSpec): UsageEventReco
     tags: {},
     gateway_id: owner.gateway,
     reported_cost: null,
+    trace_id: null,
+    span_id: null,
   };
 }
 

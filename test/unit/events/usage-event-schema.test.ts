@@ -8,7 +8,10 @@ import {
   CALL_STATUSES,
   OPERATIONS,
   usageEventJson,
+  usageEventJsonFields,
   usageEventRecord,
+  spanEventId,
+  withCallIdentity,
   type UsageEventRecord,
 } from '../../../services/events/usage-event.ts';
 import { SCHEMAS_DIR } from '../../../services/project-paths.ts';
@@ -41,7 +44,7 @@ function issuesOf(input: unknown) {
 
 describe('the zod schema for the HTTP form and the Avro schema agree field by field', () => {
   it('has the same field names in the Avro schema, the JSON form, the record form and the parsed output', () => {
-    expect(new Set(Object.keys(usageEventJson.shape))).toEqual(new Set(avroNames));
+    expect(new Set(Object.keys(usageEventJsonFields.shape))).toEqual(new Set(avroNames));
     expect(new Set(Object.keys(usageEventRecord.shape))).toEqual(new Set(avroNames));
     expect(new Set(Object.keys(parsed(MINIMAL_JSON)))).toEqual(new Set(avroNames));
     expect(Object.keys(parsed(FULL_USAGE_EVENT_JSON)).sort()).toEqual([...avroNames].sort());
@@ -78,8 +81,8 @@ describe('the zod schema for the HTTP form and the Avro schema agree field by fi
   });
 
   it.each([
-    ['operation', OPERATIONS, usageEventJson.shape.operation.unwrap().options, usageEventRecord.shape.operation.options],
-    ['status', CALL_STATUSES, usageEventJson.shape.status.unwrap().options, usageEventRecord.shape.status.options],
+    ['operation', OPERATIONS, usageEventJsonFields.shape.operation.unwrap().options, usageEventRecord.shape.operation.options],
+    ['status', CALL_STATUSES, usageEventJsonFields.shape.status.unwrap().options, usageEventRecord.shape.status.options],
   ])('has the same %s symbols in Avro and both zod forms', (name, constants, jsonOptions, recordOptions) => {
     expect(avroEnumSymbols(name)).toEqual([...constants]);
     expect([...jsonOptions]).toEqual([...constants]);
@@ -192,5 +195,31 @@ describe('the record form checked by the enricher', () => {
       const result = validate(usageEventRecord, { ...FULL_USAGE_EVENT_RECORD, provider_usage: text });
       expect(result.ok ? [] : result.issues).toEqual([{ path: 'provider_usage', message: 'must be the JSON text of an object' }]);
     }
+  });
+});
+
+describe('call identity: a call with a trace and span id is the same event whatever path brings it', () => {
+  const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const SPAN = '00f067aa0ba902b7';
+  const { event_id: _omitted, ...withoutId } = MINIMAL_JSON;
+
+  it('identifies an event by its span: the event_id is derived, given or not, and hex is read in either case', () => {
+    const expected = `span-${TRACE}-${SPAN}`;
+    expect(spanEventId(TRACE, SPAN)).toBe(expected);
+    expect(parsed({ ...withoutId, trace_id: TRACE, span_id: SPAN })).toMatchObject({ event_id: expected, trace_id: TRACE, span_id: SPAN });
+    expect(parsed({ ...MINIMAL_JSON, trace_id: TRACE.toUpperCase(), span_id: SPAN.toUpperCase() })).toMatchObject({ event_id: expected, trace_id: TRACE, span_id: SPAN });
+    // The record form (Avro producers, the emitter) gets the same identity.
+    expect(withCallIdentity({ ...FULL_USAGE_EVENT_RECORD, trace_id: TRACE, span_id: SPAN }).event_id).toBe(expected);
+    expect(withCallIdentity(FULL_USAGE_EVENT_RECORD)).toBe(FULL_USAGE_EVENT_RECORD);
+  });
+
+  it('names what is wrong with trace context, and still needs an event_id without it', () => {
+    expect(issuesOf({ ...MINIMAL_JSON, span_id: SPAN })).toEqual([{ path: 'trace_id', message: 'is required with span_id (a span id is unique only within its trace)' }]);
+    expect(issuesOf({ ...MINIMAL_JSON, trace_id: '0'.repeat(32), span_id: 'xyz' })).toEqual([
+      { path: 'trace_id', message: 'must not be all zeros (an invalid trace id)' },
+      { path: 'span_id', message: 'must be a span id of 16 lower-case hex digits' },
+    ]);
+    expect(issuesOf({ ...withoutId, trace_id: TRACE })).toEqual([{ path: 'event_id', message: 'is required' }]);
+    expect(validate(usageEventRecord, { ...FULL_USAGE_EVENT_RECORD, trace_id: TRACE.toUpperCase(), span_id: SPAN }).ok).toBe(false);
   });
 });
