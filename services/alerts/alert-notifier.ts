@@ -1,8 +1,8 @@
+import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { SerialProducer } from '@spendline/emitter/kafka';
 import type { Kafka } from 'kafkajs';
-import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import { deadLetterFor, deadLetterMessage } from '../dlq/dead-letter.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
-import { SerialProducer } from '../kafka/serial-producer.ts';
 import { BatchConsumer, type BatchContext, type KafkaMessage } from '../kafka/batch-consumer.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';

@@ -1,9 +1,9 @@
+import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import type { SerialProducer } from '@spendline/emitter/kafka';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import { periodAt } from '../budgets/budget.ts';
 import type { BudgetEvaluator } from '../budgets/budget-evaluator.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
-import type { SerialProducer } from '../kafka/serial-producer.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { AlertStore } from './alert-store.ts';
 import { budgetAlertChanges } from './budget-alerts.ts';

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { validate } from '@spendline/emitter/field-issues';
 import { z } from 'zod';
-import { validate } from '../validation/issues.ts';
 import { SEVERITIES, type AlertEvent, type AlertSeverity } from './alert-event.ts';
 
 /**

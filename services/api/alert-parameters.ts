@@ -1,9 +1,9 @@
+import { validate, type FieldIssue, type Validated } from '@spendline/emitter/field-issues';
 import { z } from 'zod';
 import { SEVERITIES, type AlertSeverity } from '../alerts/alert-event.ts';
 import { ALERT_SCOPE_DIMENSIONS, isScopeDimension } from '../alerts/alert-scope.ts';
 import type { AlertListFilter } from '../alerts/alert-list-query.ts';
 import { DETECTOR_KINDS } from '../detection/finding.ts';
-import { validate, type FieldIssue, type Validated } from '../validation/issues.ts';
 import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
 
 /**

@@ -1,3 +1,4 @@
+import { validate } from '@spendline/emitter/field-issues';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AckStore } from '../alerts/ack-store.ts';
 import type { AlertEvent } from '../alerts/alert-event.ts';
@@ -5,7 +6,6 @@ import { scopeWithin } from '../alerts/alert-scope.ts';
 import type { AlertStore, StoredDelivery } from '../alerts/alert-store.ts';
 import { silenceActive, silenceCovers, type Silence, type SilenceStore } from '../alerts/silence-store.ts';
 import { clickHouseTimeToIso } from '../clickhouse/clickhouse.ts';
-import { validate } from '../validation/issues.ts';
 import { acknowledgeBody, alertListFilter, alertListQuery, parseAlertListQuery, silenceBody, silenceListQuery, silenceWindow } from './alert-parameters.ts';
 import { HttpError, invalidRequest } from './http-errors.ts';
 import { actorOf } from './request-actor.ts';

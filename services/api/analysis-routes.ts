@@ -1,10 +1,10 @@
+import { validate } from '@spendline/emitter/field-issues';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { PolicySource } from '../attribution/policy-source.ts';
 import type { ClickHouse } from '../clickhouse/clickhouse.ts';
 import { forecastRunRate } from '../forecast/run-rate.ts';
 import { decimalUnits, divideRoundHalfEven, formatDecimal, shareOf } from '../money/decimal.ts';
-import { validate } from '../validation/issues.ts';
 import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
 import { timeZoneName, utcOffsetMinutes, zonedDay, zonedDayStart, zonedMonthStart } from '../validation/time-zone.ts';
 import { ANALYSIS_DIMENSIONS, buildDailyCostQuery, buildMoversQuery, buildUnitEconomicsQuery, type AnalysisDimension } from './analysis-queries.ts';

@@ -1,12 +1,12 @@
+import { validate } from '@spendline/emitter/field-issues';
+import { usageEventJson } from '@spendline/emitter/usage-event';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { attributeEvent } from '../attribution/attribute-event.ts';
 import { AttributionPolicy } from '../attribution/attribution-policy.ts';
 import type { PolicySource } from '../attribution/policy-source.ts';
 import type { ClickHouse } from '../clickhouse/clickhouse.ts';
-import { usageEventJson } from '../events/usage-event.ts';
 import { decimalUnits, shareOf } from '../money/decimal.ts';
-import { validate } from '../validation/issues.ts';
 import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
 import { buildAttributionQualityQuery, buildUnattributedSourcesQuery, QUALITY_DIMENSIONS, QUALITY_STATUSES, type QualityStatus } from './attribution-quality-query.ts';
 import { environmentParameter, scopeCondition } from './environment-scope.ts';

@@ -1,3 +1,4 @@
+import { validate } from '@spendline/emitter/field-issues';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { PolicySource } from '../attribution/policy-source.ts';
@@ -5,7 +6,6 @@ import { budgetDefinition } from '../budgets/budget.ts';
 import type { BudgetEvaluator, EvaluatedBudget } from '../budgets/budget-evaluator.ts';
 import { BudgetVersionConflict, type BudgetStore } from '../budgets/budget-store.ts';
 import type { AlertStore } from '../alerts/alert-store.ts';
-import { validate } from '../validation/issues.ts';
 import { COST_DIMENSIONS, isTagDimension } from './cost-report-query.ts';
 import { HttpError, invalidRequest } from './http-errors.ts';
 import { actorOf } from './request-actor.ts';

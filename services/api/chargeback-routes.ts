@@ -1,3 +1,4 @@
+import { validate } from '@spendline/emitter/field-issues';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { PolicySource } from '../attribution/policy-source.ts';
@@ -7,7 +8,6 @@ import type { ClickHouse } from '../clickhouse/clickhouse.ts';
 import type { DataScope } from '../config/config.ts';
 import { formatDecimal, shareOf } from '../money/decimal.ts';
 import { decimalUnits } from '../money/decimal.ts';
-import { validate } from '../validation/issues.ts';
 import { timeZoneName, zonedMonthStart } from '../validation/time-zone.ts';
 import { buildChargebackQuery } from './chargeback-query.ts';
 import { environmentParameter, scopeCondition } from './environment-scope.ts';

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { validate } from '@spendline/emitter/field-issues';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { PolicySource } from '../attribution/policy-source.ts';
@@ -9,7 +10,6 @@ import { exportStream } from '../exports/export-stream.ts';
 import { DEFAULT_EXPORT_LIMITS, planExport, type ExportLimits, type ExportRange } from '../exports/export-plan.ts';
 import { focusColumns, FOCUS_VERSIONS } from '../exports/focus.ts';
 import { focusExportPages } from '../exports/focus-export.ts';
-import { validate } from '../validation/issues.ts';
 import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
 import { environmentParameter, scopeCondition } from './environment-scope.ts';
 import { invalidRequest } from './http-errors.ts';

@@ -1,4 +1,4 @@
-import type { FieldIssue } from '../validation/issues.ts';
+import type { FieldIssue } from '@spendline/emitter/field-issues';
 
 /** An error with a status and a body the client may see. Anything else answers 500 with no details. */
 export class HttpError extends Error {

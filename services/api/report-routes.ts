@@ -1,11 +1,11 @@
+import { validate } from '@spendline/emitter/field-issues';
+import { TAG_KEY_PATTERN } from '@spendline/emitter/usage-event';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { PolicySource } from '../attribution/policy-source.ts';
 import type { ClickHouse } from '../clickhouse/clickhouse.ts';
-import { validate } from '../validation/issues.ts';
 import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
 import { buildCostReportQuery, COST_DIMENSIONS, dimensionAlias, GRANULARITIES, isTagDimension, type ReportDimension } from './cost-report-query.ts';
-import { TAG_KEY_PATTERN } from '../events/usage-event.ts';
 import { timeZoneName, utcOffsetMinutes } from '../validation/time-zone.ts';
 import { buildReconciliationQuery, RECONCILIATION_DIMENSIONS } from './reconciliation-query.ts';
 import { environmentParameter, scopeCondition, type ScopeCondition } from './environment-scope.ts';

@@ -1,3 +1,4 @@
+import { validate } from '@spendline/emitter/field-issues';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { PolicySource } from '../attribution/policy-source.ts';
@@ -7,7 +8,6 @@ import type { Logger } from '../logging/logger.ts';
 import type { PricingSource } from '../pricing/pricing-source.ts';
 import { reprice } from '../pricing/repricing.ts';
 import { RestatementBusyError } from '../restatement/restatement-run.ts';
-import { validate } from '../validation/issues.ts';
 import { rangeIsOrdered, rfc3339Timestamp } from '../validation/timestamp.ts';
 import { HttpError, invalidRequest } from './http-errors.ts';
 import { accessCondition } from './row-access.ts';

@@ -1,6 +1,6 @@
+import type { FieldIssue } from '@spendline/emitter/field-issues';
+import { ATTRIBUTION_FIELDS, type UsageEventRecord } from '@spendline/emitter/usage-event';
 import type { AttributionChange, AttributionOutcome, AttributionStatus } from '../events/enriched-usage-event.ts';
-import { ATTRIBUTION_FIELDS, type UsageEventRecord } from '../events/usage-event.ts';
-import type { FieldIssue } from '../validation/issues.ts';
 import { ownValue, readField, type AttributionPolicy, type CompiledRule } from './attribution-policy.ts';
 
 export interface Attributed {

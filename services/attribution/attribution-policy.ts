@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import { validate, type FieldIssue } from '@spendline/emitter/field-issues';
+import { ATTRIBUTION_FIELDS, EVENT_LIMITS, TAG_KEY_PATTERN, type UsageEventRecord } from '@spendline/emitter/usage-event';
 import { z } from 'zod';
-import { ATTRIBUTION_FIELDS, EVENT_LIMITS, TAG_KEY_PATTERN, type UsageEventRecord } from '../events/usage-event.ts';
-import { validate, type FieldIssue } from '../validation/issues.ts';
 
 /**
  * The attribution policy, as code: a JSON file kept in version control that

@@ -1,5 +1,5 @@
+import { ATTRIBUTION_FIELDS } from '@spendline/emitter/usage-event';
 import type { ClickHouse } from '../clickhouse/clickhouse.ts';
-import { ATTRIBUTION_FIELDS } from '../events/usage-event.ts';
 import type { Logger } from '../logging/logger.ts';
 import { priceUsageEvent } from '../pricing/price-usage-event.ts';
 import type { PricingEngine } from '../pricing/pricing-engine.ts';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { validate } from '@spendline/emitter/field-issues';
 import { z } from 'zod';
 import { FileBacked } from '../config/file-backed.ts';
 import type { Logger } from '../logging/logger.ts';
-import { validate } from '../validation/issues.ts';
 import { budgetDefinition, type Budget } from './budget.ts';
 import type { BudgetStore } from './budget-store.ts';
 

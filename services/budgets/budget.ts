@@ -1,6 +1,6 @@
+import { TAG_KEY_PATTERN } from '@spendline/emitter/usage-event';
 import { z } from 'zod';
 import { COST_DIMENSIONS, isTagDimension, type ReportDimension } from '../api/cost-report-query.ts';
-import { TAG_KEY_PATTERN } from '../events/usage-event.ts';
 import { parseDecimal } from '../money/decimal.ts';
 import { rfc3339Timestamp } from '../validation/timestamp.ts';
 import { timeZoneName, zonedDay, zonedDayStart } from '../validation/time-zone.ts';

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { validate } from '@spendline/emitter/field-issues';
 import { z } from 'zod';
 import { FileBacked } from '../config/file-backed.ts';
 import type { Logger } from '../logging/logger.ts';
 import { parseDecimal } from '../money/decimal.ts';
-import { validate } from '../validation/issues.ts';
 
 /**
  * Shared-cost allocation, as code: which costs are shared and how they are

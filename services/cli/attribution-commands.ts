@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { validate } from '@spendline/emitter/field-issues';
+import { usageEventJson } from '@spendline/emitter/usage-event';
 import { attributeEvent } from '../attribution/attribute-event.ts';
 import { AttributionPolicy } from '../attribution/attribution-policy.ts';
 import type { SpendlineConfig } from '../config/config.ts';
-import { usageEventJson } from '../events/usage-event.ts';
-import { validate } from '../validation/issues.ts';
 import { callApi, parseOptions, requireRange } from './api-command.ts';
 
 /**

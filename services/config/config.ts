@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
+import { validate, type Validated } from '@spendline/emitter/field-issues';
 import { z } from 'zod';
-import { validate, type Validated } from '../validation/issues.ts';
 
 /**
  * Every setting Spendline reads, parsed once from the environment by the

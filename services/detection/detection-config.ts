@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { validate } from '@spendline/emitter/field-issues';
 import { z } from 'zod';
 import { parseDecimal } from '../money/decimal.ts';
-import { validate } from '../validation/issues.ts';
 
 /**
  * Which scopes and metrics the detectors watch, and how loud they may be: a

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
 import type { Kafka } from 'kafkajs';
-import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
 import { BatchConsumer, type KafkaMessage } from '../kafka/batch-consumer.ts';

@@ -1,4 +1,4 @@
-import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
+import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
 
 /** Why a consumer gave up on a message. */

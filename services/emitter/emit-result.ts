@@ -1,4 +1,4 @@
-import type { FieldIssue } from '../validation/issues.ts';
+import type { FieldIssue } from '@spendline/emitter/field-issues';
 
 /** What UsageEmitter.emit() answers, at once. */
 export type EmitResult =

@@ -1,5 +1,5 @@
-import { EVENT_LIMITS, futureSkewIssue, usageEventRecord, withCallIdentity, type UsageEventRecord } from '../events/usage-event.ts';
-import { validate, type FieldIssue, type Validated } from '../validation/issues.ts';
+import { validate, type FieldIssue, type Validated } from '@spendline/emitter/field-issues';
+import { EVENT_LIMITS, futureSkewIssue, usageEventRecord, withCallIdentity, type UsageEventRecord } from '@spendline/emitter/usage-event';
 
 const RECORD_FIELDS = new Set(Object.keys(usageEventRecord.shape));
 

@@ -1,6 +1,6 @@
+import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { EVENT_LIMITS } from '@spendline/emitter/usage-event';
 import type { Kafka } from 'kafkajs';
-import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
-import { EVENT_LIMITS } from '../events/usage-event.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 

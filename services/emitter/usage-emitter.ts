@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { FieldIssue } from '@spendline/emitter/field-issues';
+import { SerialProducer } from '@spendline/emitter/kafka';
+import { retryUntilStopped, StoppedError } from '@spendline/emitter/retry';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
-import type { UsageEventRecord } from '../events/usage-event.ts';
-import { SerialProducer } from '../kafka/serial-producer.ts';
 import type { Logger } from '../logging/logger.ts';
-import { retryUntilStopped, StoppedError } from '../retry/retry.ts';
-import type { FieldIssue } from '../validation/issues.ts';
 import type { EmitResult, EmitterCounts, FlushResult } from './emit-result.ts';
 import { checkUsageEvent } from './emit-validation.ts';
 import { EventBuffer, type EncodedEvent } from './event-buffer.ts';

@@ -1,13 +1,13 @@
+import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { validate } from '@spendline/emitter/field-issues';
+import { futureSkewIssue, usageEventRecord, withCallIdentity, type UsageEventRecord } from '@spendline/emitter/usage-event';
 import { attributeEvent } from '../attribution/attribute-event.ts';
 import type { AttributionPolicy } from '../attribution/attribution-policy.ts';
-import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
-import { futureSkewIssue, usageEventRecord, withCallIdentity, type UsageEventRecord } from '../events/usage-event.ts';
 import { deadLetterFor, type DeadLetter, type SourceMessage } from '../dlq/dead-letter.ts';
 import { priceUsageEvent } from '../pricing/price-usage-event.ts';
 import type { PricingEngine } from '../pricing/pricing-engine.ts';
-import { validate } from '../validation/issues.ts';
 
 /** What the enricher does with one raw message: forward it enriched, or park it in the DLQ. */
 export type EnrichOutcome =

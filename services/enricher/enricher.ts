@@ -1,14 +1,14 @@
+import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { SerialProducer } from '@spendline/emitter/kafka';
+import { retryUntilStopped } from '@spendline/emitter/retry';
 import type { Kafka } from 'kafkajs';
-import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import { deadLetterMessage } from '../dlq/dead-letter.ts';
 import { BatchConsumer, type BatchContext, type KafkaMessage } from '../kafka/batch-consumer.ts';
-import { SerialProducer } from '../kafka/serial-producer.ts';
 import type { Topics } from '../kafka/topics.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { PricingSource } from '../pricing/pricing-source.ts';
 import type { PolicySource } from '../attribution/policy-source.ts';
-import { retryUntilStopped } from '../retry/retry.ts';
 import { enrichMessage } from './enrich-message.ts';
 
 export interface EnricherOptions {

@@ -1,4 +1,4 @@
-import type { UsageEventRecord } from './usage-event.ts';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 
 /** Mirrors schemas/enriched-usage-event-v1.avsc. Timestamps are epoch milliseconds; money is an exact decimal string. */
 export interface EnrichedUsageEvent {

@@ -1,4 +1,4 @@
-import { TOKEN_FIELDS } from '../events/usage-event.ts';
+import { TOKEN_FIELDS } from '@spendline/emitter/usage-event';
 import { RANGE_CONDITION, rangeParams, type BuiltQuery } from './export-plan.ts';
 import type { ScopeCondition } from '../api/environment-scope.ts';
 

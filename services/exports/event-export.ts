@@ -1,5 +1,5 @@
+import { TOKEN_FIELDS } from '@spendline/emitter/usage-event';
 import { z } from 'zod';
-import { TOKEN_FIELDS } from '../events/usage-event.ts';
 import { clickHouseTimeToIso, type ClickHouse } from '../clickhouse/clickhouse.ts';
 import { buildEventPageQuery, EVENT_COLUMNS } from './event-export-query.ts';
 import type { ExportRange } from './export-plan.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
 import type { Kafka } from 'kafkajs';
 import type { BudgetStatus } from '../alerts/budget-alert-publisher.ts';
-import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
 import { BatchConsumer, type KafkaMessage } from '../kafka/batch-consumer.ts';
 import type { Logger } from '../logging/logger.ts';

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { EVENT_LIMITS, TAG_KEY_PATTERN, type UsageEventRecord } from '../events/usage-event.ts';
+import { EVENT_LIMITS, TAG_KEY_PATTERN, type UsageEventRecord } from '@spendline/emitter/usage-event';
 
 /**
  * Attribution at the edge: who a call through the gateway belongs to comes

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { validate } from '@spendline/emitter/field-issues';
 import { z } from 'zod';
-import { validate } from '../validation/issues.ts';
 import { modelRuleSchema, type ModelRule } from './call-policy.ts';
 
 /**

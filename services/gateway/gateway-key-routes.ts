@@ -1,8 +1,8 @@
+import { validate } from '@spendline/emitter/field-issues';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HttpError, invalidRequest } from '../api/http-errors.ts';
 import { actorOf } from '../api/request-actor.ts';
-import { validate } from '../validation/issues.ts';
 import { gatewayKeyRequest, isGatewayKeyId, type GatewayKeyStore } from './gateway-keys.ts';
 
 const listQuery = z.strictObject({

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { EVENT_LIMITS } from '@spendline/emitter/usage-event';
 import { z } from 'zod';
 import { clickHouseTimeToIso, formatDateTime64, type ClickHouse } from '../clickhouse/clickhouse.ts';
-import { EVENT_LIMITS } from '../events/usage-event.ts';
 import type { Logger } from '../logging/logger.ts';
 
 /**

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { attributeEvent } from '../attribution/attribute-event.ts';
 import type { PolicySource } from '../attribution/policy-source.ts';
-import type { UsageEventRecord } from '../events/usage-event.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { PricingSource } from '../pricing/pricing-source.ts';
 import { extractUsage } from '../pricing/usage-extractors.ts';

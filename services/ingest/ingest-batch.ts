@@ -1,7 +1,7 @@
+import { validate, type FieldIssue } from '@spendline/emitter/field-issues';
+import { futureSkewIssue, usageEventJson, type UsageEventRecord } from '@spendline/emitter/usage-event';
 import { attributeEvent } from '../attribution/attribute-event.ts';
 import type { AttributionPolicy } from '../attribution/attribution-policy.ts';
-import { futureSkewIssue, usageEventJson, type UsageEventRecord } from '../events/usage-event.ts';
-import { validate, type FieldIssue } from '../validation/issues.ts';
 
 /** The verdict on one event of a POST /v1/events batch, in request order. */
 export type EventResult =

@@ -1,11 +1,11 @@
+import { EVENT_LIMITS, usageEventJson, type UsageEventRecord } from '@spendline/emitter/usage-event';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { PolicySource } from '../attribution/policy-source.ts';
 import type { IngestConfig } from '../config/config.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { HttpError } from '../api/http-errors.ts';
-import { z } from 'zod';
 import type { RouteDocs } from '../api/openapi.ts';
-import { EVENT_LIMITS, usageEventJson, type UsageEventRecord } from '../events/usage-event.ts';
 import { parseIngestBatch } from './ingest-batch.ts';
 import { KafkaUnavailableError, type UsagePublisher } from './usage-publisher.ts';
 

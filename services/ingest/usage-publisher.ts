@@ -1,7 +1,7 @@
-import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
-import type { SerialProducer } from '../kafka/serial-producer.ts';
+import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import type { SerialProducer } from '@spendline/emitter/kafka';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
-import type { UsageEventRecord } from '../events/usage-event.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 

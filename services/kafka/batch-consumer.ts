@@ -1,7 +1,7 @@
+import { StoppedError } from '@spendline/emitter/retry';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { StoppedError } from '../retry/retry.ts';
 
 export interface BatchContext {
   readonly topic: string;

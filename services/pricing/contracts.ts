@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { validate } from '@spendline/emitter/field-issues';
 import { z } from 'zod';
 import { exact, type ExactDecimal } from '../money/exact-decimal.ts';
-import { validate } from '../validation/issues.ts';
 import { priceSet } from './catalog/catalog-schema.ts';
 import { compilePriceSet, type CompiledPriceSet } from './model-prices.ts';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { validate } from '../validation/issues.ts';
+import { validate } from '@spendline/emitter/field-issues';
 import { priceCatalogData, type ExtractorData, type PriceCatalogData } from './catalog/catalog-schema.ts';
 import { compileClause, type Matcher } from './match-clause.ts';
 import { compileSchedule, type PriceSchedule } from './model-prices.ts';

@@ -1,6 +1,6 @@
+import { validate } from '@spendline/emitter/field-issues';
 import { z } from 'zod';
 import { formatExact } from '../money/exact-decimal.ts';
-import { validate } from '../validation/issues.ts';
 import type { PricingEngine } from './pricing-engine.ts';
 
 /**

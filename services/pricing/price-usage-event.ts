@@ -1,5 +1,5 @@
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
-import type { UsageEventRecord } from '../events/usage-event.ts';
 import { formatMoney, type ExactDecimal } from '../money/exact-decimal.ts';
 import type { CostClass, TokenUsage } from './cost-calculation.ts';
 import type { PricingEngine } from './pricing-engine.ts';

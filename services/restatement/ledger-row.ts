@@ -1,6 +1,6 @@
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import { parseClickHouseTime } from '../clickhouse/clickhouse.ts';
 import type { AttributionChange } from '../events/enriched-usage-event.ts';
-import type { UsageEventRecord } from '../events/usage-event.ts';
 import { parseDecimal } from '../money/decimal.ts';
 
 /** A stored row of usage_events_v1, every column as JSONEachRow gives it back. */

@@ -1,3 +1,5 @@
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { createKafka, SerialProducer } from '@spendline/emitter/kafka';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer, type ReadinessCheck } from '../api/http-server.ts';
 import { registerReportRoutes } from '../api/report-routes.ts';
@@ -21,19 +23,16 @@ import { BudgetFile, syncBudgetFile } from '../budgets/budget-file.ts';
 import { AllocationSource } from '../chargeback/allocation-rules.ts';
 import { PolicySource } from '../attribution/policy-source.ts';
 import { BearerTokens } from '../auth/bearer-tokens.ts';
-import { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import { createClickHouse, type ClickHouse } from '../clickhouse/clickhouse.ts';
 import { migrate, readMigrations } from '../clickhouse/migrations.ts';
 import type { SpendlineConfig } from '../config/config.ts';
 import { Enricher } from '../enricher/enricher.ts';
 import { registerIngestRoutes } from '../ingest/ingest-routes.ts';
 import { UsagePublisher } from '../ingest/usage-publisher.ts';
-import { createKafka } from '../kafka/kafka-client.ts';
-import { SerialProducer } from '../kafka/serial-producer.ts';
 import { ensureTopics, topicNames } from '../kafka/topics.ts';
 import type { Logger } from '../logging/logger.ts';
 import { Metrics } from '../metrics/metrics.ts';
-import { SCHEMAS_DIR, SPENDLINE_VERSION, SQL_DIR } from '../project-paths.ts';
+import { SCHEMA_DIRS, SPENDLINE_VERSION, SQL_DIR } from '../project-paths.ts';
 import { Sink } from '../sink/sink.ts';
 import { PricingSource } from '../pricing/pricing-source.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';
@@ -88,7 +87,7 @@ export interface RunningProcess {
 export async function startProcess(options: ProcessOptions): Promise<RunningProcess> {
   const { config, services, log } = options;
   const metrics = new Metrics({ processMetrics: options.processMetrics ?? true });
-  const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+  const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
   const kafka = createKafka({ brokers: options.brokers, clientId: config.kafka.clientId }, log);
   const topics = topicNames(config.kafka.topicPrefix);
   let onFatal: (err: Error) => void = () => {};

@@ -1,14 +1,14 @@
+import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { SerialProducer } from '@spendline/emitter/kafka';
+import { retryUntilStopped } from '@spendline/emitter/retry';
 import type { Kafka } from 'kafkajs';
-import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
 import { isDataError, type ClickHouse } from '../clickhouse/clickhouse.ts';
 import type { SinkConfig } from '../config/config.ts';
 import { deadLetterFor, deadLetterMessage, type DeadLetter } from '../dlq/dead-letter.ts';
 import { BatchConsumer, type BatchContext, type KafkaMessage } from '../kafka/batch-consumer.ts';
-import { SerialProducer } from '../kafka/serial-producer.ts';
 import type { Topics } from '../kafka/topics.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { retryUntilStopped } from '../retry/retry.ts';
 import { storedEventIds } from './stored-event-ids.ts';
 import { decodeEnriched, firstPerEventId, toUsageRow, USAGE_EVENTS_TABLE, type UsageRow } from './usage-row.ts';
 

@@ -1,4 +1,4 @@
-import type { AvroSchemaRegistry } from '../avro/schema-registry.ts';
+import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
 import { formatDateTime64 } from '../clickhouse/clickhouse.ts';
 import type { AttributionOutcome, EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../events/schema-names.ts';

@@ -7,9 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import { attributeEvent } from '../../services/attribution/attribute-event.ts';
 import { AttributionPolicy } from '../../services/attribution/attribution-policy.ts';
-import type { UsageEventRecord } from '../../services/events/usage-event.ts';
 import { PROJECT_ROOT } from '../../services/project-paths.ts';
 import { minimalUsageEventRecord } from '../fixtures/usage-event-examples.ts';
 

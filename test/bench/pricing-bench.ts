@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { UsageEventRecord } from '../../services/events/usage-event.ts';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import { Contracts } from '../../services/pricing/contracts.ts';
 import { PriceCatalog } from '../../services/pricing/price-catalog.ts';
 import { priceUsageEvent } from '../../services/pricing/price-usage-event.ts';

@@ -40,6 +40,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
+import { usageEventRecord } from '@spendline/emitter/usage-event';
 import { z } from 'zod';
 import { attributeEvent } from '../../services/attribution/attribute-event.ts';
 import { AttributionPolicy } from '../../services/attribution/attribution-policy.ts';
@@ -52,8 +54,6 @@ import { createClickHouse, formatDateTime64 } from '../../services/clickhouse/cl
 import { migrate, readMigrations } from '../../services/clickhouse/migrations.ts';
 import { loadConfig } from '../../services/config/config.ts';
 import type { EnrichedUsageEvent } from '../../services/events/enriched-usage-event.ts';
-import type { UsageEventRecord } from '../../services/events/usage-event.ts';
-import { usageEventRecord } from '../../services/events/usage-event.ts';
 import { DEFAULT_EXPORT_LIMITS, planExport } from '../../services/exports/export-plan.ts';
 import { rowEncoder } from '../../services/exports/export-format.ts';
 import { focusExportPages } from '../../services/exports/focus-export.ts';

@@ -3,20 +3,20 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { createKafka } from '@spendline/emitter/kafka';
+import { SerialProducer } from '@spendline/emitter/kafka';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AlertStore } from '../../services/alerts/alert-store.ts';
 import { BudgetAlertPublisher } from '../../services/alerts/budget-alert-publisher.ts';
 import { webhookSignature } from '../../services/alerts/channels.ts';
 import { BudgetEvaluator } from '../../services/budgets/budget-evaluator.ts';
 import { BudgetStore } from '../../services/budgets/budget-store.ts';
-import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
 import type { SpendlineConfig } from '../../services/config/config.ts';
 import { SCHEMA_NAMES } from '../../services/events/schema-names.ts';
-import { createKafka } from '../../services/kafka/kafka-client.ts';
-import { SerialProducer } from '../../services/kafka/serial-producer.ts';
 import { topicNames } from '../../services/kafka/topics.ts';
 import { createLogger } from '../../services/logging/logger.ts';
-import { SCHEMAS_DIR } from '../../services/project-paths.ts';
+import { SCHEMA_DIRS } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
 import { findOnTopic } from '../support/topic-watch.ts';
@@ -120,7 +120,7 @@ describe('budget alerts', () => {
       evaluator: new BudgetEvaluator(new BudgetStore(clickhouse), clickhouse, 0),
       store: new AlertStore(clickhouse),
       producer: secondProducer,
-      registry: AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR),
+      registry: AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS),
       topic: topicNames(config.kafka.topicPrefix).alerts,
       statusTopic: topicNames(config.kafka.topicPrefix).budgetStatus,
       schedule: '* * * * * *',
@@ -154,7 +154,7 @@ describe('budget alerts', () => {
   it('does not fire again for a duplicate publication, a second evaluator or a restart', async () => {
     const before = deliveries().length;
     // A second replica's publication of the same alert state.
-    const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+    const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
     const [alert] = (await call('GET', '/v1/budgets/search-prod/alerts')).body.alerts.filter((a: { alert_id: string }) => a.alert_id === full);
     const producer = new SerialProducer(createKafka({ brokers: inject('kafkaBrokers'), clientId: 'second-evaluator' }, log));
     await producer.connect();

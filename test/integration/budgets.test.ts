@@ -1,15 +1,15 @@
 import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BudgetFile, syncBudgetFile } from '../../services/budgets/budget-file.ts';
 import { BudgetStore } from '../../services/budgets/budget-store.ts';
 import type { SpendlineConfig } from '../../services/config/config.ts';
-import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
 import { SCHEMA_NAMES } from '../../services/events/schema-names.ts';
 import { topicNames } from '../../services/kafka/topics.ts';
 import { createLogger } from '../../services/logging/logger.ts';
-import { SCHEMAS_DIR } from '../../services/project-paths.ts';
+import { SCHEMA_DIRS } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
 import { findOnTopic } from '../support/topic-watch.ts';
@@ -97,7 +97,7 @@ describe('budgets', () => {
     expect(blocked).toEqual({ decision: 'block', model: null, budgets: [{ id: 'search-prod', state: 'breached', used: '1.05', action: 'block' }] });
     expect(Date.now() - postedAt).toBeLessThan(15_000);
     // Gateways that follow the compacted budget.status.v1 learn the same within seconds.
-    const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+    const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
     const streamed = await findOnTopic<Record<string, unknown>>(
       { brokers: brokers(), topic: topicNames(config.kafka.topicPrefix).budgetStatus, registry, schema: SCHEMA_NAMES.budgetStatus, log },
       (status) => status['decision'] === 'block',

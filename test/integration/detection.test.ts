@@ -3,16 +3,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AlertEvent } from '../../services/alerts/alert-event.ts';
 import { AlertStore } from '../../services/alerts/alert-store.ts';
-import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
 import type { SpendlineConfig } from '../../services/config/config.ts';
 import { DetectorStateStore } from '../../services/detection/detector-state-store.ts';
 import { SCHEMA_NAMES } from '../../services/events/schema-names.ts';
 import { topicNames } from '../../services/kafka/topics.ts';
 import { createLogger } from '../../services/logging/logger.ts';
-import { SCHEMAS_DIR } from '../../services/project-paths.ts';
+import { SCHEMA_DIRS } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
 import { findOnTopic } from '../support/topic-watch.ts';
@@ -107,7 +107,7 @@ describe('detection', () => {
     expect(incident.channels).toEqual(['oncall']);
 
     // On alerts.v1, then through the notifier to the channel, once.
-    const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+    const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
     const onTopic = await findOnTopic<AlertEvent>(
       { brokers: inject('kafkaBrokers'), topic: topicNames(config.kafka.topicPrefix).alerts, registry, schema: SCHEMA_NAMES.alert, log },
       (alert) => alert.alert_id === incident.alert_id,

@@ -2,20 +2,20 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { createKafka } from '@spendline/emitter/kafka';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
 import { SPILL_FILE_NAME } from '../../services/emitter/spill-file.ts';
 import { spillLine } from '../../services/emitter/spill-format.ts';
 import { UsageEmitter, type UsageEmitterOptions } from '../../services/emitter/usage-emitter.ts';
 import { SCHEMA_NAMES } from '../../services/events/schema-names.ts';
-import type { UsageEventRecord } from '../../services/events/usage-event.ts';
-import { createKafka } from '../../services/kafka/kafka-client.ts';
 import { startLocalBroker, type LocalBroker } from '../../services/kafka/local-broker.ts';
 import { topicNames } from '../../services/kafka/topics.ts';
 import { createLogger } from '../../services/logging/logger.ts';
 import { Metrics } from '../../services/metrics/metrics.ts';
-import { KAFKA_LIB_DIR, KAFKA_POM, SCHEMAS_DIR } from '../../services/project-paths.ts';
+import { KAFKA_LIB_DIR, KAFKA_POM, SCHEMA_DIRS } from '../../services/project-paths.ts';
 import { FULL_USAGE_EVENT_RECORD } from '../fixtures/usage-event-examples.ts';
 import { freePort, freePortPair } from '../support/free-ports.ts';
 import { SeveringProxy } from '../support/severing-proxy.ts';
@@ -29,7 +29,7 @@ import { eventually, testConfig, uniqueSuffix } from '../support/test-config.ts'
  */
 
 const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent');
-const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
 const dirs: string[] = [];
 
 function tempDir(name: string): string {

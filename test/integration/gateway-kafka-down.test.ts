@@ -5,18 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { createKafka } from '@spendline/emitter/kafka';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import type { Kafka } from 'kafkajs';
 import type { Counter, Gauge } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
 import { SPILL_FILE_NAME } from '../../services/emitter/spill-file.ts';
 import { SCHEMA_NAMES } from '../../services/events/schema-names.ts';
-import type { UsageEventRecord } from '../../services/events/usage-event.ts';
-import { createKafka } from '../../services/kafka/kafka-client.ts';
 import { startLocalBroker, type LocalBroker } from '../../services/kafka/local-broker.ts';
 import { topicNames } from '../../services/kafka/topics.ts';
 import { createLogger } from '../../services/logging/logger.ts';
-import { KAFKA_LIB_DIR, KAFKA_POM, SCHEMAS_DIR } from '../../services/project-paths.ts';
+import { KAFKA_LIB_DIR, KAFKA_POM, SCHEMA_DIRS } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { freePort, freePortPair } from '../support/free-ports.ts';
 import { SeveringProxy } from '../support/severing-proxy.ts';
@@ -38,7 +38,7 @@ import { eventually, testConfig, TEST_TOKENS, uniqueSuffix } from '../support/te
  */
 
 const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent');
-const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
 
 /** Calls per outage: while Kafka is up, while it is away (more than the buffer holds), and after it is back. */
 const CALLS = { before: 200, during: 600, after: 100 } as const;

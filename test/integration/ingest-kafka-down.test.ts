@@ -1,15 +1,15 @@
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { createKafka } from '@spendline/emitter/kafka';
+import { SerialProducer } from '@spendline/emitter/kafka';
 import { describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../../services/api/http-server.ts';
 import { BearerTokens } from '../../services/auth/bearer-tokens.ts';
-import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
 import { PolicySource } from '../../services/attribution/policy-source.ts';
 import { registerIngestRoutes } from '../../services/ingest/ingest-routes.ts';
 import { UsagePublisher } from '../../services/ingest/usage-publisher.ts';
-import { createKafka } from '../../services/kafka/kafka-client.ts';
-import { SerialProducer } from '../../services/kafka/serial-producer.ts';
 import { createLogger } from '../../services/logging/logger.ts';
 import { Metrics } from '../../services/metrics/metrics.ts';
-import { SCHEMAS_DIR } from '../../services/project-paths.ts';
+import { SCHEMA_DIRS } from '../../services/project-paths.ts';
 import { TEST_TOKENS } from '../support/test-config.ts';
 import { usageEventJson } from '../support/usage-events.ts';
 
@@ -26,7 +26,7 @@ describe('ingest while Kafka is unreachable', () => {
     const publisher = new UsagePublisher({
       producer: new SerialProducer(kafka, { retries: 1 }),
       topic: 'usage.raw.v1',
-      registry: AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR),
+      registry: AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS),
       timeoutMs: 2_000,
       log,
       metrics,

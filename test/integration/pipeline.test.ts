@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
-import { unframeSingleObject } from '../../services/avro/single-object.ts';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { unframeSingleObject } from '@spendline/emitter/avro';
+import { createIdempotentProducer, createKafka } from '@spendline/emitter/kafka';
 import type { DeadLetter } from '../../services/dlq/dead-letter.ts';
 import { SCHEMA_NAMES } from '../../services/events/schema-names.ts';
-import { createIdempotentProducer, createKafka } from '../../services/kafka/kafka-client.ts';
 import { topicNames } from '../../services/kafka/topics.ts';
 import { createLogger } from '../../services/logging/logger.ts';
-import { SCHEMAS_DIR } from '../../services/project-paths.ts';
+import { SCHEMA_DIRS } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
 import { usageEventJson } from '../support/usage-events.ts';
@@ -15,14 +16,13 @@ import { minimalUsageEventRecord } from '../fixtures/usage-event-examples.ts';
 import { answerPriceRequest } from '../../services/pricing/price-request.ts';
 import { engine } from '../support/pricing.ts';
 import type { SpendlineConfig } from '../../services/config/config.ts';
-import type { Kafka, KafkaMessage } from 'kafkajs';
 
 /**
  * The whole pipeline in one process on the real broker and chDB: HTTP ingest →
  * usage.raw.v1 → enricher → usage.enriched.v1 → sink → ClickHouse → report.
  */
 
-const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
 const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'warn');
 let config: SpendlineConfig;
 let running: RunningProcess;

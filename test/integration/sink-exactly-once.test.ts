@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { createIdempotentProducer, createKafka } from '@spendline/emitter/kafka';
+import { usageEventJson } from '@spendline/emitter/usage-event';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
 import type { SpendlineConfig } from '../../services/config/config.ts';
 import type { DeadLetter } from '../../services/dlq/dead-letter.ts';
 import type { EnrichedUsageEvent } from '../../services/events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../../services/events/schema-names.ts';
-import { usageEventJson } from '../../services/events/usage-event.ts';
-import { createIdempotentProducer, createKafka } from '../../services/kafka/kafka-client.ts';
 import { topicNames } from '../../services/kafka/topics.ts';
 import { createLogger } from '../../services/logging/logger.ts';
-import { SCHEMAS_DIR } from '../../services/project-paths.ts';
+import { SCHEMA_DIRS } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { toUsageRow, USAGE_EVENTS_TABLE } from '../../services/sink/usage-row.ts';
 import { eventually, testConfig } from '../support/test-config.ts';
@@ -22,7 +22,7 @@ import { usageEventJson as eventJson } from '../support/usage-events.ts';
  * ClickHouse before a crash kept the offsets from being committed.
  */
 
-const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
 const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'warn');
 let brokers: string[];
 let config: SpendlineConfig;

@@ -1,5 +1,5 @@
-import type { AvroSchemaRegistry } from '../../services/avro/schema-registry.ts';
-import { createKafka } from '../../services/kafka/kafka-client.ts';
+import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { createKafka } from '@spendline/emitter/kafka';
 import type { Logger } from '../../services/logging/logger.ts';
 import { eventually } from './test-config.ts';
 

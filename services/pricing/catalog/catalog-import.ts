@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { validate } from '../../validation/issues.ts';
+import { validate } from '@spendline/emitter/field-issues';
 import { priceCatalogData, type PriceCatalogData } from './catalog-schema.ts';
 
 /**

@@ -19,15 +19,15 @@
  *    Kafka. The Kafka send happens in the background after the response in
  *    production; bench:pipeline measures it.
  */
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import type { BudgetStatus } from '../../../services/alerts/budget-alert-publisher.ts';
-import { AvroSchemaRegistry } from '../../../services/avro/schema-registry.ts';
 import { buildHttpServer } from '../../../services/api/http-server.ts';
 import { PolicySource } from '../../../services/attribution/policy-source.ts';
 import { BearerTokens } from '../../../services/auth/bearer-tokens.ts';
 import { EMITTER_DEFAULTS } from '../../../services/emitter/emitter-options.ts';
 import { checkUsageEvent } from '../../../services/emitter/emit-validation.ts';
 import { SCHEMA_NAMES } from '../../../services/events/schema-names.ts';
-import type { UsageEventRecord } from '../../../services/events/usage-event.ts';
 import type { GatewaySettings } from '../../../services/gateway/gateway-config.ts';
 import { generateGatewayKey, hashSecret, parseGatewayKey, secretMatches } from '../../../services/gateway/gateway-keys.ts';
 import { KeyRateLimiter } from '../../../services/gateway/key-rate-limiter.ts';
@@ -35,7 +35,7 @@ import { registerProxyRoutes, type GatewayCaller } from '../../../services/gatew
 import { createLogger } from '../../../services/logging/logger.ts';
 import { Metrics } from '../../../services/metrics/metrics.ts';
 import { PricingSource } from '../../../services/pricing/pricing-source.ts';
-import { SCHEMAS_DIR } from '../../../services/project-paths.ts';
+import { SCHEMA_DIRS } from '../../../services/project-paths.ts';
 import { serve } from './child-ipc.ts';
 
 /** The bench key's limits; 0: unlimited. */
@@ -58,7 +58,7 @@ export interface EmitCounts {
 }
 
 const log = createLogger('warn');
-const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
 const key = generateGatewayKey();
 const keySha256 = hashSecret(key.secret);
 const counts = { encoded: 0, withUsage: 0, failedCalls: 0, refused: 0, encodedBytes: 0 };

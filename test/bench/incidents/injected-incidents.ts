@@ -1,5 +1,5 @@
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import type { DetectorKind } from '../../../services/detection/finding.ts';
-import type { UsageEventRecord } from '../../../services/events/usage-event.ts';
 import type { UsageRow } from '../../../services/sink/usage-row.ts';
 import type { Traces } from './azure-traces.ts';
 import { MODELS, featureNamed, type ModelSpec } from './owners.ts';

@@ -1,4 +1,4 @@
-import type { UsageEventRecord } from '../../../services/events/usage-event.ts';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import type { TraceKind } from './azure-traces.ts';
 
 /**

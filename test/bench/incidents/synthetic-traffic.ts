@@ -1,4 +1,4 @@
-import type { UsageEventRecord } from '../../../services/events/usage-event.ts';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import { TRACE_KINDS, type KindTrace, type TraceKind, type Traces } from './azure-traces.ts';
 import {
   AGENT_RUN_CALLS,

@@ -1,7 +1,7 @@
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import { attributeEvent } from '../../../services/attribution/attribute-event.ts';
 import type { AttributionPolicy } from '../../../services/attribution/attribution-policy.ts';
 import type { EnrichedUsageEvent } from '../../../services/events/enriched-usage-event.ts';
-import type { UsageEventRecord } from '../../../services/events/usage-event.ts';
 import { decimalUnits, divideRoundHalfEven, formatDecimal } from '../../../services/money/decimal.ts';
 import { priceUsageEvent } from '../../../services/pricing/price-usage-event.ts';
 import type { PricingEngine } from '../../../services/pricing/pricing-engine.ts';

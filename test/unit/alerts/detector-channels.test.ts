@@ -1,9 +1,9 @@
+import { validate } from '@spendline/emitter/field-issues';
 import { describe, expect, it } from 'vitest';
 import { resolved } from '../../../services/alerts/alert-event.ts';
 import type { StoredDelivery } from '../../../services/alerts/alert-store.ts';
 import { channelRequest, channelsFile, type Channel } from '../../../services/alerts/channels.ts';
 import { firingSentTo, planDelivery } from '../../../services/alerts/delivery.ts';
-import { validate } from '../../../services/validation/issues.ts';
 import { detectorAlert } from '../../support/detector-alerts.ts';
 
 const NOW = Date.UTC(2026, 10, 24, 10, 7);

@@ -1,7 +1,7 @@
+import { validate } from '@spendline/emitter/field-issues';
 import { describe, expect, it } from 'vitest';
 import { buildAlertListQuery } from '../../../services/alerts/alert-list-query.ts';
 import { alertListFilter, isoDuration, parseAlertListQuery, silenceBody, silenceWindow } from '../../../services/api/alert-parameters.ts';
-import { validate } from '../../../services/validation/issues.ts';
 
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 10, 24, 10);

@@ -1,7 +1,7 @@
+import { validate } from '@spendline/emitter/field-issues';
 import { describe, expect, it } from 'vitest';
 import { AttributionPolicy } from '../../../services/attribution/attribution-policy.ts';
 import { environmentParameter, scopeCondition, type EnvironmentScope } from '../../../services/api/environment-scope.ts';
-import { validate } from '../../../services/validation/issues.ts';
 
 const builtIn = AttributionPolicy.builtIn;
 

@@ -1,6 +1,6 @@
+import { validate } from '@spendline/emitter/field-issues';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { validate } from '../../../services/validation/issues.ts';
 import { rangeIsOrdered, rfc3339Timestamp } from '../../../services/validation/timestamp.ts';
 
 const range = z.object({ from: rfc3339Timestamp, to: rfc3339Timestamp }).refine(rangeIsOrdered, { path: ['to'], message: 'must be after from' });

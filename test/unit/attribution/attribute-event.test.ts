@@ -1,8 +1,8 @@
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import { describe, expect, it } from 'vitest';
 import { attributeEvent, receivedAttribution, type Attributed } from '../../../services/attribution/attribute-event.ts';
 import { AttributionPolicy } from '../../../services/attribution/attribution-policy.ts';
 import type { AttributionChange } from '../../../services/events/enriched-usage-event.ts';
-import type { UsageEventRecord } from '../../../services/events/usage-event.ts';
 import { FULL_USAGE_EVENT_RECORD, minimalUsageEventRecord } from '../../fixtures/usage-event-examples.ts';
 
 function policy(file: Record<string, unknown>): AttributionPolicy {

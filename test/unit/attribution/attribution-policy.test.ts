@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FieldIssue } from '@spendline/emitter/field-issues';
 import { describe, expect, it } from 'vitest';
 import { AttributionPolicy } from '../../../services/attribution/attribution-policy.ts';
 import { PROJECT_ROOT } from '../../../services/project-paths.ts';
-import type { FieldIssue } from '../../../services/validation/issues.ts';
 
 /** The issues of a policy that must not validate. */
 function issues(value: unknown): FieldIssue[] {

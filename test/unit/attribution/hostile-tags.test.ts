@@ -1,6 +1,6 @@
+import { validate, type FieldIssue } from '@spendline/emitter/field-issues';
+import { EVENT_LIMITS, usageEventJson, usageEventRecord } from '@spendline/emitter/usage-event';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EVENT_LIMITS, usageEventJson, usageEventRecord } from '../../../services/events/usage-event.ts';
-import { validate, type FieldIssue } from '../../../services/validation/issues.ts';
 import { minimalUsageEventRecord } from '../../fixtures/usage-event-examples.ts';
 
 const BASE = { event_id: 'evt-1', occurred_at: '2026-11-23T10:15:00Z', provider: 'openai', model: 'gpt-4o' };

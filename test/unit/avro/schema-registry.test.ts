@@ -1,22 +1,19 @@
 import { mkdirSync, readdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AvroSchemaRegistry, USAGE_EVENT_SCHEMA_DIR, frameSingleObject, parsingCanonicalForm, rabinFingerprint } from '@spendline/emitter/avro';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import avro from 'avsc';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parsingCanonicalForm } from '../../../services/avro/canonical-form.ts';
-import { rabinFingerprint } from '../../../services/avro/rabin-fingerprint.ts';
-import { AvroSchemaRegistry } from '../../../services/avro/schema-registry.ts';
-import { frameSingleObject } from '../../../services/avro/single-object.ts';
 import type { EnrichedUsageEvent } from '../../../services/events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../../../services/events/schema-names.ts';
-import type { UsageEventRecord } from '../../../services/events/usage-event.ts';
-import { SCHEMAS_DIR } from '../../../services/project-paths.ts';
+import { SCHEMA_DIRS, SCHEMAS_DIR } from '../../../services/project-paths.ts';
 import { FULL_USAGE_EVENT_RECORD } from '../../fixtures/usage-event-examples.ts';
 
 type Json = Record<string, unknown>;
 const readJson = (path: string | URL): Json => JSON.parse(readFileSync(path, 'utf8')) as Json;
 
-const usageSchema = readJson(join(SCHEMAS_DIR, 'usage-event-v1.avsc'));
+const usageSchema = readJson(join(USAGE_EVENT_SCHEMA_DIR, 'usage-event-v1.avsc'));
 const enrichedSchema = readJson(join(SCHEMAS_DIR, 'enriched-usage-event-v1.avsc'));
 const deadLetterSchema = readJson(join(SCHEMAS_DIR, 'dead-letter-v1.avsc'));
 const rev0Schema = readJson(new URL('../../fixtures/usage-event-v1-rev0.avsc', import.meta.url));
@@ -29,7 +26,7 @@ const enrichedSelfContained = {
   fields: (enrichedSchema['fields'] as Json[]).map((field) => (field['name'] === 'event' ? { ...field, type: usageSchema } : field)),
 };
 
-const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
 
 const ENRICHED: EnrichedUsageEvent = {
   event: FULL_USAGE_EVENT_RECORD,
@@ -65,7 +62,7 @@ function littleEndianHex(fingerprint: bigint): string {
   return hex;
 }
 
-describe('AvroSchemaRegistry.fromDirectory(schemas/)', () => {
+describe('the project registry: AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS)', () => {
   it.each([
     [SCHEMA_NAMES.usageEvent, usageSchema],
     [SCHEMA_NAMES.enrichedUsageEvent, enrichedSelfContained],
@@ -77,11 +74,11 @@ describe('AvroSchemaRegistry.fromDirectory(schemas/)', () => {
     expect(registry.byFingerprint(known.fingerprint)).toBe(known);
   });
 
-  it('holds the five current schemas and the earlier revisions in schemas/history, and throws for a name it does not define', () => {
+  it('holds the five current schemas and the earlier revisions in both history directories, and throws for a name it does not define', () => {
     expect(new Set(registry.knownSchemas.map((known) => known.name))).toEqual(
       new Set([SCHEMA_NAMES.deadLetter, SCHEMA_NAMES.enrichedUsageEvent, SCHEMA_NAMES.usageEvent, SCHEMA_NAMES.alert, SCHEMA_NAMES.budgetStatus]),
     );
-    const history = readdirSync(join(SCHEMAS_DIR, 'history')).filter((file) => file.endsWith('.avsc'));
+    const history = SCHEMA_DIRS.flatMap((dir) => readdirSync(join(dir, 'history')).filter((file) => file.endsWith('.avsc')));
     expect(registry.knownSchemas).toHaveLength(5 + history.length);
     expect(() => registry.current('dev.spendline.usage.Nope')).toThrow('no current Avro schema named dev.spendline.usage.Nope');
   });
@@ -203,13 +200,17 @@ describe('an older writer version is read by a newer reader', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spendline-schemas-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('reads schemas/*.avsc as current and schemas/history/*.avsc as earlier revisions', () => {
-      mkdirSync(join(dir, 'history'));
-      for (const file of ['usage-event-v1.avsc', 'enriched-usage-event-v1.avsc', 'dead-letter-v1.avsc']) {
+    it('reads <dir>/*.avsc as current and <dir>/history/*.avsc as earlier revisions, across directories', () => {
+      const usageDir = join(dir, 'usage');
+      mkdirSync(join(usageDir, 'history'), { recursive: true });
+      writeFileSync(join(usageDir, 'usage-event-v1.avsc'), JSON.stringify(usageSchema));
+      writeFileSync(join(usageDir, 'history', 'usage-event-v1-rev0.avsc'), JSON.stringify(rev0Schema));
+      for (const file of ['enriched-usage-event-v1.avsc', 'dead-letter-v1.avsc']) {
         writeFileSync(join(dir, file), readFileSync(join(SCHEMAS_DIR, file)));
       }
-      writeFileSync(join(dir, 'history', 'usage-event-v1-rev0.avsc'), JSON.stringify(rev0Schema));
-      const fromDisk = AvroSchemaRegistry.fromDirectory(dir);
+      // The enriched schema in `dir` refers to UsageEvent, which `usageDir` defines.
+      const fromDisk = AvroSchemaRegistry.fromDirectories([dir, usageDir]);
+      expect(fromDisk.current(SCHEMA_NAMES.enrichedUsageEvent).fingerprint).toBe(fingerprintOf(enrichedSelfContained));
       expect(fromDisk.current(SCHEMA_NAMES.usageEvent).fingerprint).toBe(fingerprintOf(usageSchema));
       expect(fromDisk.decode(SCHEMA_NAMES.usageEvent, rev0Message)).toMatchObject({ ok: true, value: expected });
     });

@@ -1,8 +1,8 @@
+import { validate } from '@spendline/emitter/field-issues';
 import { describe, expect, it } from 'vitest';
 import { budgetDefinition, periodAt, type Budget } from '../../../services/budgets/budget.ts';
 import { judge } from '../../../services/budgets/budget-evaluation.ts';
 import { decimalUnits } from '../../../services/money/decimal.ts';
-import { validate } from '../../../services/validation/issues.ts';
 
 const base = { id: 'search-prod', name: 'Search in production', scope: { team: ['search'], environment: ['prod'] }, period: 'monthly', amount: '1000' };
 const budget = (overrides: Record<string, unknown> = {}): Budget => budgetDefinition.parse({ ...base, ...overrides });

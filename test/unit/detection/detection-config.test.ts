@@ -1,8 +1,8 @@
 import { join } from 'node:path';
+import { validate } from '@spendline/emitter/field-issues';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DETECTION, detectionSettings, loadDetectionSettings } from '../../../services/detection/detection-config.ts';
 import { PROJECT_ROOT } from '../../../services/project-paths.ts';
-import { validate } from '../../../services/validation/issues.ts';
 
 describe('detection settings', () => {
   it('the example file spells out the defaults', () => {

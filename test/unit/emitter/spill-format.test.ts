@@ -1,11 +1,11 @@
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
 import { describe, expect, it } from 'vitest';
-import { AvroSchemaRegistry } from '../../../services/avro/schema-registry.ts';
 import { SCHEMA_NAMES } from '../../../services/events/schema-names.ts';
 import { parseSpillLines, spillLine } from '../../../services/emitter/spill-format.ts';
-import { SCHEMAS_DIR } from '../../../services/project-paths.ts';
+import { SCHEMA_DIRS } from '../../../services/project-paths.ts';
 import { FULL_USAGE_EVENT_RECORD } from '../../fixtures/usage-event-examples.ts';
 
-const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
 const encoded = (eventId: string) => ({ key: eventId, value: registry.encode(SCHEMA_NAMES.usageEvent, { ...FULL_USAGE_EVENT_RECORD, event_id: eventId }) });
 
 describe('spill file format', () => {

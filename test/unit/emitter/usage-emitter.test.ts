@@ -1,17 +1,17 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import { createKafka } from '@spendline/emitter/kafka';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AvroSchemaRegistry } from '../../../services/avro/schema-registry.ts';
 import { checkUsageEvent } from '../../../services/emitter/emit-validation.ts';
 import { SPILL_FILE_NAME } from '../../../services/emitter/spill-file.ts';
 import { parseSpillLines } from '../../../services/emitter/spill-format.ts';
 import { UsageEmitter, type UsageEmitterOptions } from '../../../services/emitter/usage-emitter.ts';
-import type { UsageEventRecord } from '../../../services/events/usage-event.ts';
-import { createKafka } from '../../../services/kafka/kafka-client.ts';
 import { createLogger } from '../../../services/logging/logger.ts';
 import { Metrics } from '../../../services/metrics/metrics.ts';
-import { SCHEMAS_DIR } from '../../../services/project-paths.ts';
+import { SCHEMA_DIRS } from '../../../services/project-paths.ts';
 import { FULL_USAGE_EVENT_RECORD } from '../../fixtures/usage-event-examples.ts';
 
 /**
@@ -20,7 +20,7 @@ import { FULL_USAGE_EVENT_RECORD } from '../../fixtures/usage-event-examples.ts'
  */
 
 const log = createLogger('silent');
-const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const record = (eventId: string, overrides: Partial<UsageEventRecord> = {}): UsageEventRecord => ({ ...FULL_USAGE_EVENT_RECORD, event_id: eventId, ...overrides });
 

@@ -1,16 +1,16 @@
+import { AvroSchemaRegistry } from '@spendline/emitter/avro';
+import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import { describe, expect, it } from 'vitest';
 import { AttributionPolicy } from '../../../services/attribution/attribution-policy.ts';
-import { AvroSchemaRegistry } from '../../../services/avro/schema-registry.ts';
 import type { SourceMessage } from '../../../services/dlq/dead-letter.ts';
 import { enrichMessage } from '../../../services/enricher/enrich-message.ts';
 import type { EnrichedUsageEvent } from '../../../services/events/enriched-usage-event.ts';
 import { SCHEMA_NAMES } from '../../../services/events/schema-names.ts';
-import type { UsageEventRecord } from '../../../services/events/usage-event.ts';
 import { catalog, engine } from '../../support/pricing.ts';
-import { SCHEMAS_DIR } from '../../../services/project-paths.ts';
+import { SCHEMA_DIRS } from '../../../services/project-paths.ts';
 import { FULL_USAGE_EVENT_RECORD, minimalUsageEventRecord } from '../../fixtures/usage-event-examples.ts';
 
-const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
 const NOW = Date.UTC(2026, 10, 23, 9, 16);
 const RECEIVED_AT = Date.UTC(2026, 10, 23, 9, 15, 1);
 

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { AvroSchemaRegistry } from '../../../services/avro/schema-registry.ts';
-import { SCHEMA_NAMES } from '../../../services/events/schema-names.ts';
+import { AvroSchemaRegistry, USAGE_EVENT_SCHEMA_DIR } from '@spendline/emitter/avro';
+import { validate } from '@spendline/emitter/field-issues';
 import {
   ATTRIBUTION_FIELDS,
   CALL_STATUSES,
@@ -13,9 +12,10 @@ import {
   spanEventId,
   withCallIdentity,
   type UsageEventRecord,
-} from '../../../services/events/usage-event.ts';
-import { SCHEMAS_DIR } from '../../../services/project-paths.ts';
-import { validate } from '../../../services/validation/issues.ts';
+} from '@spendline/emitter/usage-event';
+import { describe, expect, it } from 'vitest';
+import { SCHEMA_NAMES } from '../../../services/events/schema-names.ts';
+import { SCHEMA_DIRS } from '../../../services/project-paths.ts';
 import { FULL_USAGE_EVENT_JSON, FULL_USAGE_EVENT_RECORD } from '../../fixtures/usage-event-examples.ts';
 
 interface AvroField {
@@ -23,7 +23,7 @@ interface AvroField {
   readonly type: unknown;
   readonly default?: unknown;
 }
-const avroSchema = JSON.parse(readFileSync(join(SCHEMAS_DIR, 'usage-event-v1.avsc'), 'utf8')) as { fields: AvroField[] };
+const avroSchema = JSON.parse(readFileSync(join(USAGE_EVENT_SCHEMA_DIR, 'usage-event-v1.avsc'), 'utf8')) as { fields: AvroField[] };
 const avroFields = avroSchema.fields;
 const avroNames = avroFields.map((field) => field.name);
 const isNullableUnion = (field: AvroField) => Array.isArray(field.type) && field.type[0] === 'null';
@@ -92,7 +92,7 @@ describe('the zod schema for the HTTP form and the Avro schema agree field by fi
   it('parses a full JSON example into the record, which encodes and decodes to the same value', () => {
     const record = parsed(FULL_USAGE_EVENT_JSON);
     expect(record).toEqual(FULL_USAGE_EVENT_RECORD);
-    const registry = AvroSchemaRegistry.fromDirectory(SCHEMAS_DIR);
+    const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
     const decoded = registry.decode<UsageEventRecord>(SCHEMA_NAMES.usageEvent, registry.encode(SCHEMA_NAMES.usageEvent, record));
     expect(decoded).toMatchObject({ ok: true });
     if (decoded.ok) {

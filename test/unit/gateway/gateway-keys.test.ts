@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import { validate } from '@spendline/emitter/field-issues';
 import { describe, expect, it } from 'vitest';
 import { generateGatewayKey, gatewayKeyRequest, hashSecret, isGatewayKeyId, parseGatewayKey, redactGatewayKeys, secretMatches } from '../../../services/gateway/gateway-keys.ts';
-import { validate } from '../../../services/validation/issues.ts';
 
 describe('gateway key format', () => {
   it('issues slk_<12 base32 chars>_<43 base64url chars> with 32 random bytes of secret', () => {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { validate } from '@spendline/emitter/field-issues';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importGenaiPrices } from '../../../services/pricing/catalog/catalog-import.ts';
 import { priceCatalogData, type PriceCatalogData, type PriceSetData } from '../../../services/pricing/catalog/catalog-schema.ts';
 import { BUNDLED_PRICE_CATALOG } from '../../../services/project-paths.ts';
-import { validate } from '../../../services/validation/issues.ts';
 import { GENAI_PRICES_SOURCE } from '../../../services/project-paths.ts';
 
 const SOURCE_PATH = GENAI_PRICES_SOURCE;

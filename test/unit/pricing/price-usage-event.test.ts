@@ -1,8 +1,8 @@
+import { validate } from '@spendline/emitter/field-issues';
+import { usageEventJson as usageEventSchema, type UsageEventRecord } from '@spendline/emitter/usage-event';
 import { describe, expect, it } from 'vitest';
-import { usageEventJson as usageEventSchema, type UsageEventRecord } from '../../../services/events/usage-event.ts';
 import { Contracts } from '../../../services/pricing/contracts.ts';
 import { catalogFlavor, priceUsageEvent } from '../../../services/pricing/price-usage-event.ts';
-import { validate } from '../../../services/validation/issues.ts';
 import { catalog, engine } from '../../support/pricing.ts';
 import { usageEventJson } from '../../support/usage-events.ts';
 import { minimalUsageEventRecord } from '../../fixtures/usage-event-examples.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { frameSingleObject, SINGLE_OBJECT_HEADER_LENGTH, unframeSingleObject } from '../../../services/avro/single-object.ts';
+import { frameSingleObject, SINGLE_OBJECT_HEADER_LENGTH, unframeSingleObject } from '../../src/avro/single-object.ts';
 
 describe('Avro single-object framing', () => {
   it.each([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parsingCanonicalForm } from '../../../services/avro/canonical-form.ts';
-import { rabinFingerprint, toSignedLong } from '../../../services/avro/rabin-fingerprint.ts';
-import { SCHEMA_TEST_VECTORS } from '../../fixtures/avro-spec-schema-tests.ts';
+import { parsingCanonicalForm } from '../../src/avro/canonical-form.ts';
+import { rabinFingerprint, toSignedLong } from '../../src/avro/rabin-fingerprint.ts';
+import { SCHEMA_TEST_VECTORS } from '../fixtures/avro-spec-schema-tests.ts';
 
 describe('Parsing Canonical Form and CRC-64-AVRO against the Avro specification vectors', () => {
   it.each(SCHEMA_TEST_VECTORS.map((vector) => [vector.id, vector] as const))('vector %s', (_id, vector) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunk, type TopicMessages } from '../../../services/kafka/serial-producer.ts';
+import { chunk, type TopicMessages } from '../../src/kafka/serial-producer.ts';
 
 const message = (key: string, bytes: number) => ({ key, value: Buffer.alloc(bytes) });
 const sizes = (requests: TopicMessages[][]) => requests.map((request) => request.map((t) => `${t.topic}:${t.messages.map((m) => m.key).join('+')}`));

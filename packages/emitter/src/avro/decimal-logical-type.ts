@@ -1,5 +1,5 @@
 import avro from 'avsc';
-import { formatDecimal, parseDecimal } from '../money/decimal.ts';
+import { formatDecimal, parseDecimal } from '../decimal.ts';
 
 /**
  * Avro `decimal` on `bytes` (big-endian two's-complement unscaled value, as the

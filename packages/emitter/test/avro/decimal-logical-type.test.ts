@@ -1,6 +1,6 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { DecimalLogicalType, fromTwosComplement, toTwosComplement } from '../../../services/avro/decimal-logical-type.ts';
+import { DecimalLogicalType, fromTwosComplement, toTwosComplement } from '../../src/avro/decimal-logical-type.ts';
 
 const logicalTypes = { decimal: DecimalLogicalType };
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseDecimal } from '../money/decimal.ts';
-import type { FieldIssue } from '../validation/issues.ts';
+import { parseDecimal } from './decimal.ts';
+import type { FieldIssue } from './field-issues.ts';
 
 /**
  * The usage event, in the two forms Spendline accepts it:

@@ -11,9 +11,9 @@ import { frameSingleObject, unframeSingleObject } from './single-object.ts';
  * finds any message's writer schema, and by full name so it reads every known
  * writer version into the current (reader) version.
  *
- * Layout on disk: `schemas/*.avsc` are the current versions (readers and
- * writers); `schemas/history/*.avsc` are earlier revisions kept only so old
- * messages stay readable. A history file must be self-contained.
+ * Layout on disk, per schema directory: `*.avsc` are the current versions
+ * (readers and writers); `history/*.avsc` are earlier revisions kept only so
+ * old messages stay readable. A history file must be self-contained.
  */
 
 export interface KnownSchema {
@@ -47,10 +47,18 @@ export class AvroSchemaRegistry {
     }
   }
 
-  /** Loads `dir/*.avsc` as current schemas and `dir/history/*.avsc` as earlier revisions. */
-  static fromDirectory(dir: string): AvroSchemaRegistry {
-    const historyDir = join(dir, 'history');
-    return new AvroSchemaRegistry(readSchemas(dir), existsSync(historyDir) ? readSchemas(historyDir) : []);
+  /**
+   * Loads `<dir>/*.avsc` as current schemas and `<dir>/history/*.avsc` as
+   * earlier revisions, for every directory; current schemas of one directory
+   * may refer to types another defines.
+   */
+  static fromDirectories(dirs: readonly string[]): AvroSchemaRegistry {
+    const current = dirs.flatMap((dir) => readSchemas(dir));
+    const history = dirs.flatMap((dir) => {
+      const historyDir = join(dir, 'history');
+      return existsSync(historyDir) ? readSchemas(historyDir) : [];
+    });
+    return new AvroSchemaRegistry(current, history);
   }
 
   /** The current version of a named schema; throws for names the project does not define. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { retryUntilStopped, StoppedError, type RetryOptions } from '../../../services/retry/retry.ts';
+import { retryUntilStopped, StoppedError, type RetryOptions } from '../src/retry.ts';
 
 /** An operation that fails `failures` times, then returns `value`; it counts its attempts. */
 function flaky<T>(failures: number, value: T, error: (attempt: number) => unknown = (attempt) => new Error(`failure ${attempt}`)) {

@@ -1,14 +1,14 @@
 import { Kafka, Partitioners, logLevel, type LogEntry, type Producer } from 'kafkajs';
-import type { Logger } from '../logging/logger.ts';
+import { childLogger, type Logger } from '../logger.ts';
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
 }
 
-/** A kafkajs client whose own logs go through pino at the matching level. */
+/** A kafkajs client whose own logs go to `log` at the matching level. */
 export function createKafka(options: KafkaClientOptions, log: Logger): Kafka {
-  const kafkaLog = log.child({ component: 'kafkajs' });
+  const kafkaLog = childLogger(log, { component: 'kafkajs' });
   return new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],
