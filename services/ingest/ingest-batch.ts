@@ -31,10 +31,13 @@ export function parseIngestBatch(body: unknown, limits: BatchLimits, now: number
     return { ok: false, status: 400, code: 'invalid_request', message: 'the body must be a JSON array of events or {"events": [...]}' };
   }
   if (events.length === 0) return { ok: false, status: 400, code: 'invalid_request', message: 'the batch holds no events' };
-  if (events.length > limits.maxEvents) {
-    return { ok: false, status: 413, code: 'batch_too_large', message: `the batch holds ${events.length} events; at most ${limits.maxEvents} per request` };
-  }
-  return { ok: true, ...judgeEvents(events, limits, now, policy) };
+  return batchSizeProblem(events.length, limits) ?? { ok: true, ...judgeEvents(events, limits, now, policy) };
+}
+
+/** The 413 every batch path answers for more events than a request may carry; null when the count is within the limit. */
+export function batchSizeProblem(count: number, limits: Pick<BatchLimits, 'maxEvents'>): Extract<ParsedBatch, { ok: false }> | null {
+  if (count <= limits.maxEvents) return null;
+  return { ok: false, status: 413, code: 'batch_too_large', message: `the batch holds ${count} events; at most ${limits.maxEvents} per request` };
 }
 
 /**

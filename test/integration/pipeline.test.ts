@@ -12,6 +12,8 @@ import { SCHEMA_DIRS } from '../../services/project-paths.ts';
 import { startProcess, type RunningProcess } from '../../services/runtime/spendline-process.ts';
 import { eventually, testConfig, TEST_TOKENS } from '../support/test-config.ts';
 import { usageEventJson } from '../support/usage-events.ts';
+import { CloudEvent, HTTP } from 'cloudevents';
+import { cloudEventEventId, USAGE_EVENT_TYPE } from '../../services/ingest/cloud-events.ts';
 import { minimalUsageEventRecord } from '../fixtures/usage-event-examples.ts';
 import { answerPriceRequest } from '../../services/pricing/price-request.ts';
 import { engine } from '../support/pricing.ts';
@@ -227,6 +229,57 @@ describe('pipeline on the real broker and ClickHouse', () => {
       { path: 'group_by[1]', message: 'must be among tenant_id, cost_center, team, feature, environment, model, provider, user_id, api_key_id, gateway_id, or tag:<key>' },
       { path: 'tag:2bad', message: 'must be tag:<key>, the key starting with a letter' },
     ]);
+  });
+
+  it('stores a CloudEvents batch, and a call sent both plain and as a CloudEvent once', async () => {
+    const postCloudEvents = async (events: CloudEvent<unknown>[]) => {
+      const response = await running.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: { authorization: `Bearer ${TEST_TOKENS.ingest}`, 'content-type': 'application/cloudevents-batch+json' },
+        payload: `[${events.map((event) => HTTP.structured(event).body).join(',')}]`,
+      });
+      return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+    };
+    const cloudEvent = (id: string, data: Record<string, unknown>) =>
+      new CloudEvent({ type: USAGE_EVENT_TYPE, source: '/pipeline-test', id, time: '2026-11-02T10:00:00Z', subject: 'acme', data });
+    const skippedBefore = (await running.metrics.duplicatesSkipped.get()).values[0]?.value ?? 0;
+
+    const plain = usageEventJson({ team: 'ce-both' });
+    expect((await post([plain])).status).toBe(200);
+    // Two calls identified by the CloudEvent (no event_id in data) and the plain call again, its event_id in data.
+    const { occurred_at: _occurredAt, ...plainWithoutTime } = plain;
+    const events = [
+      cloudEvent('c1', { provider: 'openai', model: 'gpt-4o-mini', team: 'ce-batch', input_tokens: 1_000_000, output_tokens: 0 }),
+      cloudEvent('c2', { provider: 'openai', model: 'gpt-4o-mini', team: 'ce-batch', input_tokens: 2_000_000, output_tokens: 0 }),
+      cloudEvent('again', plainWithoutTime),
+    ];
+    const first = await postCloudEvents(events);
+    expect(first.status).toBe(200);
+    expect(first.body['results']).toEqual([
+      { index: 0, event_id: cloudEventEventId('/pipeline-test', 'c1'), status: 'accepted' },
+      { index: 1, event_id: cloudEventEventId('/pipeline-test', 'c2'), status: 'accepted' },
+      { index: 2, event_id: plain['event_id'], status: 'accepted' },
+    ]);
+    // The producer retries the whole batch: every event in it is a duplicate now.
+    expect((await postCloudEvents(events)).status).toBe(200);
+
+    await eventually(async () => ((await storedCount("team = 'ce-batch'")) === 2 ? true : undefined), { what: 'the CloudEvents batch' });
+    await eventually(async () => ((await running.metrics.duplicatesSkipped.get()).values[0]?.value ?? 0) - skippedBefore >= 4 || undefined, { what: 'the four copies skipped' });
+    expect(await storedCount("team = 'ce-both'")).toBe(1);
+    const rows = await running.clickhouse!.query({
+      name: 'test_cloudevents_rows',
+      sql: "SELECT event_id, tenant_id, toString(cost) AS cost FROM {db:Identifier}.usage_events_v1 WHERE team = 'ce-batch'",
+      schema: z.object({ event_id: z.string(), tenant_id: z.string(), cost: z.string() }),
+    });
+    // gpt-4o-mini input at 0.15 USD/M: 1,000,000 → 0.15, 2,000,000 → 0.3; subject is the tenant.
+    expect(rows).toHaveLength(2);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { event_id: cloudEventEventId('/pipeline-test', 'c1'), tenant_id: 'acme', cost: '0.15' },
+        { event_id: cloudEventEventId('/pipeline-test', 'c2'), tenant_id: 'acme', cost: '0.3' },
+      ]),
+    );
   });
 
   it('describes every endpoint that needs a token in OpenAPI at /docs, from the schemas it validates with', async () => {
