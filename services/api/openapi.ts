@@ -20,6 +20,8 @@ export interface RouteDocs {
   readonly tag: string;
   readonly query?: z.ZodType;
   readonly body?: z.ZodType;
+  /** Media types the body may also come as, each with its schema (`body` is the application/json one). */
+  readonly bodyMediaTypes?: Readonly<Record<string, z.ZodType>>;
   /** What a success answers (status → description); 200 by default. */
   readonly responses?: Readonly<Record<number, string>>;
   /** Error statuses beyond the ones every route with a role has (401, 403) and validation (400). */
@@ -99,7 +101,17 @@ export function openApiDocument(routes: readonly DocumentedRoute[], version: str
       tags: [docs.tag],
       ...(route.role ? { security: [{ bearer: [] }], 'x-spendline-role': route.role } : {}),
       parameters: [...pathParameters, ...queryParameters],
-      ...(docs.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(docs.body) } } } } : {}),
+      ...(docs.body
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': { schema: jsonSchema(docs.body) },
+                ...Object.fromEntries(Object.entries(docs.bodyMediaTypes ?? {}).map(([type, schema]) => [type, { schema: jsonSchema(schema) }])),
+              },
+            },
+          }
+        : {}),
       responses: {
         ...Object.fromEntries(Object.entries(docs.responses ?? { 200: 'Success' }).map(([status, description]) => [status, { description, content: { 'application/json': {} } }])),
         ...Object.fromEntries(Object.entries(errors).map(([status, description]) => [status, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }])),

@@ -6,7 +6,7 @@ import type { IngestConfig } from '../config/config.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { HttpError } from '../api/http-errors.ts';
 import type { RouteDocs } from '../api/openapi.ts';
-import { CLOUDEVENTS_MEDIA_TYPES, isBinaryCloudEvent, parseCloudEvents, USAGE_EVENT_TYPE } from './cloud-events.ts';
+import { CLOUDEVENTS_MEDIA_TYPES, cloudEventAttributes, isBinaryCloudEvent, parseCloudEvents, USAGE_EVENT_TYPE } from './cloud-events.ts';
 import { parseIngestBatch, type ParsedBatch } from './ingest-batch.ts';
 import { KafkaUnavailableError, type UsagePublisher } from './usage-publisher.ts';
 
@@ -22,6 +22,10 @@ const INGEST_DOCS: RouteDocs = {
     `The type must be ${USAGE_EVENT_TYPE}; data_base64 is refused. When data leaves them out, event_id is derived from source and id, occurred_at is time, tenant_id is subject.`,
   ].join(' '),
   body: z.union([z.array(usageEventJson), z.object({ events: z.array(usageEventJson) })]),
+  bodyMediaTypes: {
+    [CLOUDEVENTS_MEDIA_TYPES.structured]: cloudEventAttributes.extend({ data: usageEventJson }),
+    [CLOUDEVENTS_MEDIA_TYPES.batch]: z.array(cloudEventAttributes.extend({ data: usageEventJson })),
+  },
   responses: { 200: 'Every event accepted and acknowledged by Kafka (or an empty CloudEvents batch)', 207: 'Some accepted (acknowledged), some rejected: see results' },
   errors: {
     413: 'Body or batch too large',

@@ -127,8 +127,12 @@ describe('POST /v1/events with CloudEvents', () => {
   });
 
   it('describes the CloudEvents forms in the API description, which still renders', async () => {
-    const document = (await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json() as { paths: Record<string, Record<string, { description: string; responses: Record<string, { description: string }> }>> };
+    type Operation = { description: string; responses: Record<string, { description: string }>; requestBody: { content: Record<string, { schema: { type?: string; required?: string[] } }> } };
+    const document = (await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json() as { paths: Record<string, Record<string, Operation>> };
     const operation = document.paths['/v1/events']!['post']!;
+    // Each CloudEvents media type is listed with its own schema.
+    expect(operation.requestBody.content[CLOUDEVENTS_MEDIA_TYPES.structured]!.schema.required).toEqual(expect.arrayContaining(['specversion', 'id', 'source', 'type']));
+    expect(operation.requestBody.content[CLOUDEVENTS_MEDIA_TYPES.batch]!.schema.type).toBe('array');
     expect(operation.description).toContain(CLOUDEVENTS_MEDIA_TYPES.batch);
     expect(operation.description).toContain(USAGE_EVENT_TYPE);
     expect(operation.responses['415']!.description).toContain(CLOUDEVENTS_MEDIA_TYPES.structured);
