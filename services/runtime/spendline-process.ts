@@ -1,3 +1,4 @@
+import { UsageEmitter } from '@spendline/emitter';
 import { AvroSchemaRegistry } from '@spendline/emitter/avro';
 import { createKafka, SerialProducer } from '@spendline/emitter/kafka';
 import type { FastifyInstance } from 'fastify';
@@ -31,6 +32,7 @@ import { registerIngestRoutes } from '../ingest/ingest-routes.ts';
 import { UsagePublisher } from '../ingest/usage-publisher.ts';
 import { ensureTopics, topicNames } from '../kafka/topics.ts';
 import type { Logger } from '../logging/logger.ts';
+import { emitterMetricsHooks } from '../metrics/emitter-hooks.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { SCHEMA_DIRS, SPENDLINE_VERSION, SQL_DIR } from '../project-paths.ts';
 import { Sink } from '../sink/sink.ts';
@@ -41,7 +43,6 @@ import { DetectionReader } from '../detection/detection-reader.ts';
 import { DetectionService } from '../detection/detection-service.ts';
 import { DetectorStateStore } from '../detection/detector-state-store.ts';
 import { RunawayStreamWatch } from '../detection/runaway-stream-watch.ts';
-import { UsageEmitter } from '../emitter/usage-emitter.ts';
 import { loadGatewaySettings } from '../gateway/gateway-config.ts';
 import { GatewayKeyStore } from '../gateway/gateway-keys.ts';
 import { registerGatewayKeyRoutes } from '../gateway/gateway-key-routes.ts';
@@ -122,7 +123,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   // Budgets as the gateway enforces them: the compacted status topic, in memory.
   const budgetFeed = gatewaySettings ? new BudgetStatusFeed({ kafka, topic: topics.budgetStatus, groupPrefix: 'spendline-gateway-budgets', registry, log, metrics, onFatal }) : null;
   const emitter = gatewaySettings
-    ? UsageEmitter.start({ kafka, topic: topics.raw, registry, spillDir: config.gateway.spillDir, bufferCapacity: config.gateway.eventBuffer, log, metrics })
+    ? new UsageEmitter({ kafka, topic: topics.raw, spillDir: config.gateway.spillDir, bufferCapacity: config.gateway.eventBuffer, log, hooks: emitterMetricsHooks(metrics, topics.raw) })
     : null;
   const publisher = services.has('ingest')
     ? new UsagePublisher({

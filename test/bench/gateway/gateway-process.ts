@@ -13,21 +13,17 @@
  *  - budgets: a fixed set of statuses, as BudgetStatusFeed would hold them
  *    from budget.status.v1 — some blocking or downgrading other teams, none
  *    covering the bench's calls;
- *  - emit: the synchronous part of UsageEmitter.emit — the same checks
- *    (checkUsageEvent) and the same Avro single-object encoding with the
- *    schema registry — then counts the event instead of buffering it for
- *    Kafka. The Kafka send happens in the background after the response in
- *    production; bench:pipeline measures it.
+ *  - emit: the synchronous part of UsageEmitter.emit — encodeUsageEvent,
+ *    the same checks and the same Avro single-object encoding — then counts
+ *    the event instead of buffering it for Kafka. The Kafka send happens in
+ *    the background after the response in production; bench:pipeline
+ *    measures it.
  */
-import { AvroSchemaRegistry } from '@spendline/emitter/avro';
-import type { UsageEventRecord } from '@spendline/emitter/usage-event';
+import { EMITTER_DEFAULTS, encodeUsageEvent, type UsageEventRecord } from '@spendline/emitter';
 import type { BudgetStatus } from '../../../services/alerts/budget-alert-publisher.ts';
 import { buildHttpServer } from '../../../services/api/http-server.ts';
 import { PolicySource } from '../../../services/attribution/policy-source.ts';
 import { BearerTokens } from '../../../services/auth/bearer-tokens.ts';
-import { EMITTER_DEFAULTS } from '../../../services/emitter/emitter-options.ts';
-import { checkUsageEvent } from '../../../services/emitter/emit-validation.ts';
-import { SCHEMA_NAMES } from '../../../services/events/schema-names.ts';
 import type { GatewaySettings } from '../../../services/gateway/gateway-config.ts';
 import { generateGatewayKey, hashSecret, parseGatewayKey, secretMatches } from '../../../services/gateway/gateway-keys.ts';
 import { KeyRateLimiter } from '../../../services/gateway/key-rate-limiter.ts';
@@ -35,7 +31,6 @@ import { registerProxyRoutes, type GatewayCaller } from '../../../services/gatew
 import { createLogger } from '../../../services/logging/logger.ts';
 import { Metrics } from '../../../services/metrics/metrics.ts';
 import { PricingSource } from '../../../services/pricing/pricing-source.ts';
-import { SCHEMA_DIRS } from '../../../services/project-paths.ts';
 import { serve } from './child-ipc.ts';
 
 /** The bench key's limits; 0: unlimited. */
@@ -58,7 +53,6 @@ export interface EmitCounts {
 }
 
 const log = createLogger('warn');
-const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
 const key = generateGatewayKey();
 const keySha256 = hashSecret(key.secret);
 const counts = { encoded: 0, withUsage: 0, failedCalls: 0, refused: 0, encodedBytes: 0 };
@@ -87,24 +81,16 @@ function authenticator(limits: KeyLimits): (token: string) => GatewayCaller | nu
 }
 
 function emit(event: UsageEventRecord): void {
-  const checked = checkUsageEvent(event, Date.now(), EMITTER_DEFAULTS.maxFutureSkewMs);
-  if (!checked.ok) {
+  const encoded = encodeUsageEvent(event, { now: Date.now(), maxFutureSkewMs: EMITTER_DEFAULTS.maxFutureSkewMs });
+  if (!encoded.ok) {
     counts.refused += 1;
-    log.error({ issues: checked.issues }, 'usage event refused');
-    return;
-  }
-  let encoded: Buffer;
-  try {
-    encoded = registry.encode(SCHEMA_NAMES.usageEvent, checked.value);
-  } catch (err) {
-    counts.refused += 1;
-    log.error({ err }, 'usage event does not fit the Avro schema');
+    log.error({ issues: encoded.issues }, 'usage event refused');
     return;
   }
   counts.encoded += 1;
-  counts.encodedBytes += encoded.length;
-  if (checked.value.input_tokens > 0) counts.withUsage += 1;
-  if (checked.value.status === 'error') counts.failedCalls += 1;
+  counts.encodedBytes += encoded.message.value.length;
+  if (encoded.event.input_tokens > 0) counts.withUsage += 1;
+  if (encoded.event.status === 'error') counts.failedCalls += 1;
 }
 
 const app = buildHttpServer({

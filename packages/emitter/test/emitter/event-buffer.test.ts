@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventBuffer } from '../../../services/emitter/event-buffer.ts';
+import { EventBuffer } from '../../src/emitter/event-buffer.ts';
 
 const event = (key: string) => ({ key, value: Buffer.from(key) });
 const keys = (events: { key: string }[]) => events.map((e) => e.key);

@@ -2,11 +2,10 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SPILL_FILE_NAME, SpillFile } from '../../../services/emitter/spill-file.ts';
-import { spillLine } from '../../../services/emitter/spill-format.ts';
-import { createLogger } from '../../../services/logging/logger.ts';
+import { SPILL_FILE_NAME, SpillFile } from '../../src/emitter/spill-file.ts';
+import { spillLine } from '../../src/emitter/spill-format.ts';
+import { silentLogger as log } from '../../src/logger.ts';
 
-const log = createLogger('silent');
 /** Stand-ins with a valid single-object header (the file never decodes bodies). */
 const event = (key: string) => ({ key, value: Buffer.concat([Buffer.from([0xc3, 0x01]), Buffer.alloc(8, 7), Buffer.from(key)]) });
 const keys = (events: readonly { key: string }[]) => events.map((e) => e.key);

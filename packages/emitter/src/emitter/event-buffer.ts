@@ -1,8 +1,4 @@
-/** One encoded usage event as it goes to Kafka: keyed by event_id, the value an Avro single-object message. */
-export interface EncodedEvent {
-  readonly key: string;
-  readonly value: Buffer;
-}
+import type { EncodedEvent } from '../encode-usage-event.ts';
 
 /**
  * The emitter's in-memory queue: a ring of at most `capacity` events, oldest

@@ -1,18 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FieldIssue } from '@spendline/emitter/field-issues';
-import { SerialProducer } from '@spendline/emitter/kafka';
-import { retryUntilStopped, StoppedError } from '@spendline/emitter/retry';
-import type { UsageEventRecord } from '@spendline/emitter/usage-event';
-import { SCHEMA_NAMES } from '../events/schema-names.ts';
-import type { Logger } from '../logging/logger.ts';
-import type { EmitResult, EmitterCounts, FlushResult } from './emit-result.ts';
-import { checkUsageEvent } from './emit-validation.ts';
-import { EventBuffer, type EncodedEvent } from './event-buffer.ts';
-import { resolveTunables, type EmitterTunables, type UsageEmitterOptions } from './emitter-options.ts';
+import { encodeUsageEvent } from '../encode-usage-event.ts';
+import type { FieldIssue } from '../field-issues.ts';
+import { createKafka } from '../kafka/kafka-client.ts';
+import { SerialProducer } from '../kafka/serial-producer.ts';
+import { childLogger, stderrLogger, type Logger } from '../logger.ts';
+import { retryUntilStopped, StoppedError } from '../retry.ts';
+import type { UsageEventRecord } from '../usage-event.ts';
+import type { EmitResult, EmitterCounts, FlushResult, RefusalReason } from './emit-result.ts';
+import { EventBuffer } from './event-buffer.ts';
+import { resolveTunables, type EmitterTunables, type UsageEmitterHooks, type UsageEmitterOptions } from './emitter-options.ts';
 import { SpillFile } from './spill-file.ts';
-
-export { EMITTER_DEFAULTS, type UsageEmitterOptions } from './emitter-options.ts';
-export type { EmitResult, EmitterCounts, FlushResult } from './emit-result.ts';
 
 /**
  * Sends usage events to Kafka without ever making the caller wait for it.
@@ -28,9 +25,13 @@ export type { EmitResult, EmitterCounts, FlushResult } from './emit-result.ts';
  * (a lost acknowledgement, a crash mid-replay, a flush timeout racing an
  * acknowledgement) are possible and harmless: consumers deduplicate on
  * event_id. Buffered and spilled events are not kept in emit order.
+ *
+ * One emitter per process and spill directory; call close() on shutdown.
  */
 export class UsageEmitter {
-  readonly #options: UsageEmitterOptions;
+  readonly #topic: string;
+  readonly #now: () => number;
+  readonly #hooks: UsageEmitterHooks;
   readonly #settings: EmitterTunables;
   readonly #log: Logger;
   readonly #producer: SerialProducer;
@@ -52,54 +53,54 @@ export class UsageEmitter {
   #failures = 0;
   #wake: (() => void) | null = null;
 
-  private constructor(options: UsageEmitterOptions, spill: SpillFile, log: Logger) {
-    this.#options = options;
+  /**
+   * Opens the spill directory (creating it; throws if another process holds
+   * it) and starts sending in the background, first whatever spill file a
+   * previous run left. Throws on an option that cannot work, naming it.
+   */
+  constructor(options: UsageEmitterOptions) {
     this.#settings = resolveTunables(options);
-    this.#log = log;
-    this.#spill = spill;
+    this.#topic = options.topic;
+    this.#now = options.now ?? Date.now;
+    this.#hooks = options.hooks ?? {};
+    const log = options.log ?? stderrLogger;
+    this.#log = childLogger(log, { component: 'usage-emitter', topic: options.topic });
+    if (typeof options.topic !== 'string' || options.topic === '') throw new Error('usage emitter option topic must name the usage.raw.v1 topic');
+    const kafka = options.kafka ?? createKafka({ brokers: brokerList(options.brokers), clientId: options.clientId ?? 'spendline-emitter' }, log);
+    this.#producer = new SerialProducer(kafka, { retries: this.#settings.producerRetries });
     this.#buffer = new EventBuffer(this.#settings.bufferCapacity);
-    this.#producer = new SerialProducer(options.kafka, { retries: this.#settings.producerRetries });
+    this.#spill = SpillFile.open(options.spillDir, this.#log);
+    if (this.#spill.pendingBytes > 0) this.#log.info({ spillFile: this.#spill.path, bytes: this.#spill.pendingBytes }, 'replaying the spill file a previous run left');
     this.#syncTimer = setInterval(() => this.#syncSpill(), this.#settings.spillSyncIntervalMs).unref();
-    this.#updateGauges();
+    this.#backlogChanged();
     this.#loop = this.#run();
   }
 
-  /** Opens the spill directory (throws if another process holds it) and starts sending, leftover spill file first. */
-  static start(options: UsageEmitterOptions): UsageEmitter {
-    resolveTunables(options);
-    const log = options.log.child({ component: 'usage-emitter', topic: options.topic });
-    const spill = SpillFile.open(options.spillDir, log);
-    if (spill.pendingBytes > 0) log.info({ spillFile: spill.path, bytes: spill.pendingBytes }, 'replaying the spill file a previous run left');
-    return new UsageEmitter(options, spill, log);
-  }
-
-  /** Takes one event, or says at once why not. Never waits for Kafka and never throws over it. */
+  /**
+   * Takes one event — checked and Avro-encoded at once, as encodeUsageEvent()
+   * does — or says at once why not. Never waits for Kafka and never throws over it.
+   */
   emit(event: UsageEventRecord): EmitResult {
     if (this.#closed) return this.#refuse('closed', [{ path: '', message: 'the emitter is closed' }], event);
-    const checked = checkUsageEvent(event, (this.#options.now ?? Date.now)(), this.#settings.maxFutureSkewMs);
-    if (!checked.ok) return this.#refuse('invalid', checked.issues, event);
-    let encoded: EncodedEvent;
-    try {
-      encoded = { key: checked.value.event_id, value: this.#options.registry.encode(SCHEMA_NAMES.usageEvent, checked.value) };
-    } catch (err) {
-      return this.#refuse('invalid', [{ path: '', message: `does not fit the Avro schema: ${(err as Error).message}` }], event);
-    }
-    if (this.#buffer.push(encoded)) {
+    const encoded = encodeUsageEvent(event, { now: this.#now(), maxFutureSkewMs: this.#settings.maxFutureSkewMs });
+    if (!encoded.ok) return this.#refuse('invalid', encoded.issues, event);
+    const message = encoded.message;
+    if (this.#buffer.push(message)) {
       this.#accepted();
       this.#wakeLoop();
       return { accepted: true, spilled: false };
     }
     const firstSpilled = this.#spill.pendingBytes === 0;
     try {
-      this.#spill.append([encoded]);
+      this.#spill.append([message]);
     } catch (err) {
-      this.#log.error({ err, event_id: encoded.key, spillFile: this.#spill.path }, 'buffer full and spill file not writable: event refused');
+      this.#log.error({ err, event_id: message.key, spillFile: this.#spill.path }, 'buffer full and spill file not writable: event refused');
       return this.#refuse('spill_failed', [{ path: '', message: `buffer full and spill file not writable: ${(err as Error).message}` }], event);
     }
     if (firstSpilled) this.#log.warn({ capacity: this.#buffer.capacity, spillFile: this.#spill.path }, 'buffer full: usage events go to the spill file until Kafka catches up');
     this.#counts.spilled += 1;
-    this.#options.metrics.emitterEventsSpilled.inc();
     this.#accepted();
+    this.#hooks.spilled?.(1);
     return { accepted: true, spilled: true };
   }
 
@@ -148,6 +149,7 @@ export class UsageEmitter {
     return { drained: flushed.drained && late === 0, spilled: flushed.spilled + late };
   }
 
+  /** Running totals since this emitter started, and its backlog now. */
   counts(): EmitterCounts {
     return { ...this.#counts, buffered: this.#buffer.size, spillBytes: this.#spill.pendingBytes };
   }
@@ -182,7 +184,7 @@ export class UsageEmitter {
     const fromBuffer = this.#buffer.peek(maxBatch);
     const fromSpill = fromBuffer.length < maxBatch && this.#spill.pendingBytes > 0 ? this.#spill.read(maxBatch - fromBuffer.length) : null;
     const messages = fromSpill ? [...fromBuffer, ...fromSpill.events] : fromBuffer;
-    if (messages.length > 0) await this.#producer.send([{ topic: this.#options.topic, messages }]);
+    if (messages.length > 0) await this.#producer.send([{ topic: this.#topic, messages }]);
     // close() gave up on this send and has put the buffer in the (now closed) spill file.
     if (this.#abandoned) return;
     if (this.#failures > 0) {
@@ -194,16 +196,14 @@ export class UsageEmitter {
     const replayed = fromSpill?.events.length ?? 0;
     this.#counts.sent += messages.length;
     this.#counts.replayed += replayed;
-    this.#options.metrics.emitterEventsSent.inc(messages.length);
-    this.#options.metrics.emitterEventsReplayed.inc(replayed);
-    this.#options.metrics.messagesProduced.inc({ topic: this.#options.topic }, messages.length);
-    this.#updateGauges();
+    this.#hooks.sent?.(messages.length, replayed);
+    this.#backlogChanged();
     if (this.#isDrained()) for (const waiter of [...this.#drainWaiters]) waiter();
   }
 
   #sendFailed(err: unknown, delayMs: number): void {
     this.#failures += 1;
-    this.#options.metrics.retries.inc({ operation: 'emitter_send' });
+    this.#hooks.sendFailed?.(err, this.#failures, delayMs);
     const fields = { err, failedAttempts: this.#failures, retryInMs: delayMs, buffered: this.#buffer.size, spillBytes: this.#spill.pendingBytes };
     // Once when the outage starts, then every tenth attempt: a long outage must not flood the log.
     if (this.#failures === 1 || this.#failures % 10 === 0) this.#log.warn(fields, 'Kafka did not acknowledge usage events; retrying (new events wait in the buffer, then the spill file)');
@@ -224,8 +224,8 @@ export class UsageEmitter {
       return 0;
     }
     this.#counts.spilled += events.length;
-    this.#options.metrics.emitterEventsSpilled.inc(events.length);
-    this.#updateGauges();
+    this.#hooks.spilled?.(events.length);
+    this.#backlogChanged();
     this.#log.warn({ events: events.length, spillFile: this.#spill.path, reason }, 'unsent usage events moved to the spill file');
     return events.length;
   }
@@ -257,13 +257,13 @@ export class UsageEmitter {
 
   #accepted(): void {
     this.#counts.emitted += 1;
-    this.#options.metrics.emitterEventsEmitted.inc();
-    this.#updateGauges();
+    this.#hooks.emitted?.();
+    this.#backlogChanged();
   }
 
-  #refuse(reason: 'invalid' | 'closed' | 'spill_failed', issues: readonly FieldIssue[], event: UsageEventRecord): EmitResult {
+  #refuse(reason: RefusalReason, issues: readonly FieldIssue[], event: UsageEventRecord): EmitResult {
     this.#counts.refused += 1;
-    this.#options.metrics.emitterEventsRefused.inc({ reason });
+    this.#hooks.refused?.(reason);
     if (reason === 'invalid') this.#log.warn({ event_id: (event as { event_id?: unknown } | null)?.event_id, issues }, 'usage event refused: invalid');
     return { accepted: false, reason, issues };
   }
@@ -276,10 +276,16 @@ export class UsageEmitter {
     }
   }
 
-  #updateGauges(): void {
-    this.#options.metrics.emitterEventsBuffered.set(this.#buffer.size);
-    this.#options.metrics.emitterSpillBytes.set(this.#spill.pendingBytes);
+  #backlogChanged(): void {
+    this.#hooks.backlog?.(this.#buffer.size, this.#spill.pendingBytes);
   }
+}
+
+function brokerList(brokers: unknown): readonly string[] {
+  if (!Array.isArray(brokers) || brokers.length === 0 || !brokers.every((broker) => typeof broker === 'string' && broker !== '')) {
+    throw new Error('usage emitter needs a kafka client, or brokers as a non-empty list of "host:port"');
+  }
+  return brokers;
 }
 
 /** Whether `work` settles within `ms` (either way); it is not cancelled if not. */

@@ -1,7 +1,7 @@
 import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Logger } from '../logging/logger.ts';
-import type { EncodedEvent } from './event-buffer.ts';
+import type { EncodedEvent } from '../encode-usage-event.ts';
+import type { Logger } from '../logger.ts';
 import { parseSpillLines, spillLine, type ParsedSpill } from './spill-format.ts';
 
 /**

@@ -1,4 +1,5 @@
-import type { EncodedEvent } from './event-buffer.ts';
+import { SINGLE_OBJECT_HEADER_LENGTH, SINGLE_OBJECT_MARKER } from '../avro/single-object.ts';
+import type { EncodedEvent } from '../encode-usage-event.ts';
 
 /**
  * The spill file's format: NDJSON, one event per line,
@@ -13,10 +14,8 @@ import type { EncodedEvent } from './event-buffer.ts';
  * its newline can only be the tail of a write cut short by a crash.
  */
 
-/** The first two bytes of every single-object Avro message. */
-const SINGLE_OBJECT_MARKER = [0xc3, 0x01] as const;
 /** Marker, 8-byte fingerprint, and at least one body byte. */
-const MIN_MESSAGE_BYTES = 11;
+const MIN_MESSAGE_BYTES = SINGLE_OBJECT_HEADER_LENGTH + 1;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const NEWLINE = 0x0a;
 

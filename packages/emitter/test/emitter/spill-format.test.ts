@@ -1,12 +1,10 @@
-import { AvroSchemaRegistry } from '@spendline/emitter/avro';
 import { describe, expect, it } from 'vitest';
-import { SCHEMA_NAMES } from '../../../services/events/schema-names.ts';
-import { parseSpillLines, spillLine } from '../../../services/emitter/spill-format.ts';
-import { SCHEMA_DIRS } from '../../../services/project-paths.ts';
-import { FULL_USAGE_EVENT_RECORD } from '../../fixtures/usage-event-examples.ts';
+import { USAGE_EVENT_SCHEMA_NAME, usageEventRegistry } from '../../src/avro/usage-event-schema.ts';
+import { parseSpillLines, spillLine } from '../../src/emitter/spill-format.ts';
+import { FULL_RECORD } from '../fixtures/usage-event-record.ts';
 
-const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
-const encoded = (eventId: string) => ({ key: eventId, value: registry.encode(SCHEMA_NAMES.usageEvent, { ...FULL_USAGE_EVENT_RECORD, event_id: eventId }) });
+const registry = usageEventRegistry();
+const encoded = (eventId: string) => ({ key: eventId, value: registry.encode(USAGE_EVENT_SCHEMA_NAME, { ...FULL_RECORD, event_id: eventId }) });
 
 describe('spill file format', () => {
   it('round-trips events: same keys, same Avro bytes, decodable to the same record', () => {
@@ -18,8 +16,8 @@ describe('spill file format', () => {
     expect(parsed.consumed).toBe(Buffer.byteLength(text));
     expect(parsed.events.map((e) => e.key)).toEqual(['evt-a', 'evt-b', 'evt-c']);
     parsed.events.forEach((event, i) => expect(event.value.equals(events[i]!.value)).toBe(true));
-    const decoded = registry.decode(SCHEMA_NAMES.usageEvent, parsed.events[1]!.value);
-    expect(decoded).toMatchObject({ ok: true, value: { ...FULL_USAGE_EVENT_RECORD, event_id: 'evt-b' } });
+    const decoded = registry.decode(USAGE_EVENT_SCHEMA_NAME, parsed.events[1]!.value);
+    expect(decoded).toMatchObject({ ok: true, value: { ...FULL_RECORD, event_id: 'evt-b' } });
   });
 
   it('writes one JSON object per line with the event_id and the base64 single-object message', () => {

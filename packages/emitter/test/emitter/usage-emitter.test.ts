@@ -1,36 +1,30 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AvroSchemaRegistry } from '@spendline/emitter/avro';
-import { createKafka } from '@spendline/emitter/kafka';
-import type { UsageEventRecord } from '@spendline/emitter/usage-event';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkUsageEvent } from '../../../services/emitter/emit-validation.ts';
-import { SPILL_FILE_NAME } from '../../../services/emitter/spill-file.ts';
-import { parseSpillLines } from '../../../services/emitter/spill-format.ts';
-import { UsageEmitter, type UsageEmitterOptions } from '../../../services/emitter/usage-emitter.ts';
-import { createLogger } from '../../../services/logging/logger.ts';
-import { Metrics } from '../../../services/metrics/metrics.ts';
-import { SCHEMA_DIRS } from '../../../services/project-paths.ts';
-import { FULL_USAGE_EVENT_RECORD } from '../../fixtures/usage-event-examples.ts';
+import type { UsageEmitterHooks, UsageEmitterOptions } from '../../src/emitter/emitter-options.ts';
+import { SPILL_FILE_NAME } from '../../src/emitter/spill-file.ts';
+import { parseSpillLines } from '../../src/emitter/spill-format.ts';
+import { UsageEmitter } from '../../src/emitter/usage-emitter.ts';
+import { silentLogger, type Logger } from '../../src/logger.ts';
+import type { UsageEventRecord } from '../../src/usage-event.ts';
+import { FULL_RECORD } from '../fixtures/usage-event-record.ts';
 
 /**
  * The emitter without a broker: Kafka is a closed local port, so every send
  * really fails (kafkajs connects and is refused) and nothing leaves the process.
  */
 
-const log = createLogger('silent');
-const registry = AvroSchemaRegistry.fromDirectories(SCHEMA_DIRS);
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
-const record = (eventId: string, overrides: Partial<UsageEventRecord> = {}): UsageEventRecord => ({ ...FULL_USAGE_EVENT_RECORD, event_id: eventId, ...overrides });
+const CLOSED_PORT = '127.0.0.1:1';
+const record = (eventId: string, overrides: Partial<UsageEventRecord> = {}): UsageEventRecord => ({ ...FULL_RECORD, event_id: eventId, ...overrides });
 
 let dir: string;
 let emitter: UsageEmitter | null;
-let metrics: Metrics;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'spendline-emitter-unit-'));
-  metrics = new Metrics({ processMetrics: false });
   emitter = null;
 });
 afterEach(async () => {
@@ -39,17 +33,15 @@ afterEach(async () => {
 });
 
 function start(overrides: Partial<UsageEmitterOptions> = {}): UsageEmitter {
-  emitter = UsageEmitter.start({
-    kafka: createKafka({ brokers: ['127.0.0.1:1'], clientId: 'emitter-unit' }, log),
+  emitter = new UsageEmitter({
+    brokers: [CLOSED_PORT],
     topic: 'usage.raw.v1',
-    registry,
     spillDir: dir,
-    log,
-    metrics,
+    log: silentLogger,
     now: () => NOW,
     producerRetries: 0,
     ...overrides,
-  });
+  } as UsageEmitterOptions);
   return emitter;
 }
 
@@ -65,14 +57,21 @@ describe('UsageEmitter buffer bound', () => {
     expect(spilledIds()).toEqual(Array.from({ length: 7 }, (_, i) => `evt-${50 + i}`));
   });
 
-  it('counts in the Prometheus metrics too', async () => {
-    const emitter = start({ bufferCapacity: 2 });
+  it('reports the same through its hooks: emitted, spilled, refused, the backlog, and failed sends', async () => {
+    const seen = { emitted: 0, spilled: 0, refused: [] as string[], backlog: [0, 0], sendFailures: 0 };
+    const hooks: UsageEmitterHooks = {
+      emitted: () => (seen.emitted += 1),
+      spilled: (events) => (seen.spilled += events),
+      refused: (reason) => seen.refused.push(reason),
+      backlog: (buffered, spillBytes) => (seen.backlog = [buffered, spillBytes]),
+      sendFailed: () => (seen.sendFailures += 1),
+    };
+    const emitter = start({ bufferCapacity: 2, hooks, lingerMs: 0, retryInitialDelayMs: 1, retryMaxDelayMs: 5 });
     for (let i = 0; i < 5; i += 1) emitter.emit(record(`evt-${i}`));
     emitter.emit(record('bad', { input_tokens: -1 }));
-    expect((await metrics.emitterEventsEmitted.get()).values[0]?.value).toBe(5);
-    expect((await metrics.emitterEventsSpilled.get()).values[0]?.value).toBe(3);
-    expect((await metrics.emitterEventsBuffered.get()).values[0]?.value).toBe(2);
-    expect((await metrics.emitterEventsRefused.get()).values).toMatchObject([{ value: 1, labels: { reason: 'invalid' } }]);
+    expect(seen).toMatchObject({ emitted: 5, spilled: 3, refused: ['invalid'], backlog: [2, emitter.counts().spillBytes] });
+    expect(seen.backlog[1]).toBeGreaterThan(0);
+    await expect.poll(() => seen.sendFailures, { timeout: 10_000 }).toBeGreaterThan(0);
   });
 
   it('close() with Kafka unreachable moves the rest to the spill file, and refuses later events', async () => {
@@ -126,26 +125,34 @@ describe('UsageEmitter refusals', () => {
   });
 });
 
-describe('checkUsageEvent', () => {
-  it('accepts a complete record', () => {
-    expect(checkUsageEvent(record('evt-1'), NOW)).toMatchObject({ ok: true, value: { event_id: 'evt-1' } });
+describe('UsageEmitter options', () => {
+  it('takes a kafkajs client the host already has', async () => {
+    const kafka = new Kafka({ clientId: 'host', brokers: [CLOSED_PORT], logLevel: logLevel.NOTHING });
+    emitter = new UsageEmitter({ kafka, topic: 'usage.raw.v1', spillDir: dir, log: silentLogger, producerRetries: 0, now: () => NOW });
+    expect(emitter.emit(record('evt-1'))).toEqual({ accepted: true, spilled: false });
+    expect(await emitter.close(50)).toEqual({ drained: false, spilled: 1 });
+    expect(spilledIds()).toEqual(['evt-1']);
   });
 
-  it('names fields the record does not have (Avro would drop them silently)', () => {
-    expect(checkUsageEvent({ ...record('evt-1'), input_token: 3 }, NOW)).toEqual({ ok: false, issues: [{ path: 'input_token', message: 'is not a usage event field' }] });
+  it('refuses to start without a way to Kafka or a topic, saying which, and leaves the spill directory free', () => {
+    const make = (options: object) => () => new UsageEmitter({ topic: 'usage.raw.v1', spillDir: dir, log: silentLogger, ...options } as UsageEmitterOptions);
+    expect(make({})).toThrow('usage emitter needs a kafka client, or brokers as a non-empty list of "host:port"');
+    expect(make({ brokers: [] })).toThrow('usage emitter needs a kafka client');
+    expect(make({ brokers: [CLOSED_PORT], topic: '' })).toThrow('usage emitter option topic must name the usage.raw.v1 topic');
+    expect(make({ brokers: [CLOSED_PORT], bufferCapacity: 0 })).toThrow('usage emitter option bufferCapacity must be an integer of at least 1, got 0');
+    expect(() => start()).not.toThrow();
   });
 
-  it('refuses occurred_at beyond the clock skew the enricher allows', () => {
-    const result = checkUsageEvent(record('evt-1', { occurred_at: NOW + 60 * 60 * 1000 }), NOW);
-    expect(result).toMatchObject({ ok: false, issues: [{ path: 'occurred_at' }] });
-  });
-
-  it('refuses cross-field inconsistencies at the field at fault', () => {
-    const result = checkUsageEvent(record('evt-1', { cache_read_tokens: 5_000 }), NOW);
-    expect(result).toMatchObject({ ok: false, issues: expect.arrayContaining([expect.objectContaining({ path: 'input_tokens' })]) });
-  });
-
-  it('refuses what is not an object', () => {
-    expect(checkUsageEvent(null, NOW)).toMatchObject({ ok: false, issues: [{ path: '' }] });
+  it('logs through a logger without child(), its component and topic on every line', async () => {
+    const lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+    const at = (level: string) => (fields: Record<string, unknown>, message: string) => lines.push({ level, fields, message });
+    const log: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    const emitter = start({ log, bufferCapacity: 1 });
+    emitter.emit(record('evt-1'));
+    emitter.emit(record('evt-2'));
+    await emitter.close(50);
+    expect(lines.map((line) => line.message)).toEqual(expect.arrayContaining(['buffer full: usage events go to the spill file until Kafka catches up', 'usage emitter closed']));
+    const own = lines.filter((line) => line.fields['component'] !== 'kafkajs');
+    expect(own.every((line) => line.fields['component'] === 'usage-emitter' && line.fields['topic'] === 'usage.raw.v1')).toBe(true);
   });
 });
