@@ -117,6 +117,11 @@ const envSchema = z.object({
   /** Largest request body the gateway forwards (prompts with images or long context are big). */
   GATEWAY_MAX_BODY_BYTES: integer(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
 
+  /** How OTLP spans become usage events: attribute mappings, provider names, model-call operations (JSON; see README.md, OpenTelemetry). Unset: the defaults. */
+  SPENDLINE_OTLP_FILE: z.string().min(1).optional(),
+  /** Largest POST /v1/traces body, compressed and after decompression (gzip bombs); the OTLP spec recommends 20 MiB. */
+  OTLP_MAX_BODY_BYTES: integer(1024, 256 * 1024 * 1024).default(20 * 1024 * 1024),
+
   ENRICHER_GROUP_ID: z.string().min(1).default('spendline-enricher'),
   SINK_GROUP_ID: z.string().min(1).default('spendline-sink'),
   /** Most rows in one ClickHouse insert. */
@@ -202,6 +207,11 @@ export interface SpendlineConfig {
     readonly spillDir: string;
     readonly maxBodyBytes: number;
   };
+  readonly otlp: {
+    /** OTLP mapping file; null: the defaults. */
+    readonly file: string | null;
+    readonly maxBodyBytes: number;
+  };
   readonly detection: {
     /** Detection settings file; null: the defaults. */
     readonly file: string | null;
@@ -250,6 +260,10 @@ export function loadConfig(env: Record<string, string | undefined>): Validated<S
         eventBuffer: e.GATEWAY_EVENT_BUFFER,
         spillDir: resolve(e.GATEWAY_SPILL_DIR ?? `${dataDir}/gateway-spill`),
         maxBodyBytes: e.GATEWAY_MAX_BODY_BYTES,
+      },
+      otlp: {
+        file: e.SPENDLINE_OTLP_FILE ? resolve(e.SPENDLINE_OTLP_FILE) : null,
+        maxBodyBytes: e.OTLP_MAX_BODY_BYTES,
       },
       detection: {
         file: e.SPENDLINE_DETECTION_FILE ? resolve(e.SPENDLINE_DETECTION_FILE) : null,
