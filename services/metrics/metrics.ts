@@ -20,6 +20,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly callbackItems = new Counter({
+    name: 'spendline_callback_items_total',
+    help: 'Items of gateway callback batches (POST /v1/callbacks/<adapter>), by adapter and outcome (accepted and acknowledged by Kafka, rejected, ignored as no model call, unavailable: Kafka did not acknowledge)',
+    labelNames: ['adapter', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly messagesProduced = new Counter({
     name: 'spendline_kafka_messages_produced_total',
     help: 'Messages acknowledged by Kafka, by topic',

@@ -22,6 +22,7 @@ import { SilenceStore } from '../alerts/silence-store.ts';
 import { registerAlertRoutes } from '../api/alert-routes.ts';
 import { BudgetFile, syncBudgetFile } from '../budgets/budget-file.ts';
 import { AllocationSource } from '../chargeback/allocation-rules.ts';
+import { registerCallbackRoutes } from '../callbacks/callback-routes.ts';
 import { PolicySource } from '../attribution/policy-source.ts';
 import { BearerTokens } from '../auth/bearer-tokens.ts';
 import { createClickHouse, type ClickHouse } from '../clickhouse/clickhouse.ts';
@@ -184,6 +185,8 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   ];
   const app = buildHttpServer({ log, metrics, tokens: new BearerTokens(config.auth), readiness, bodyLimit: config.ingest.maxBodyBytes, version: SPENDLINE_VERSION });
   if (publisher) registerIngestRoutes(app, { publisher, policy, config: config.ingest, metrics });
+  // The payloads LiteLLM and Kong already send, through the same validation and Kafka hand-off.
+  if (publisher) registerCallbackRoutes(app, { publisher, policy, metrics, limits: { maxBodyBytes: config.ingest.maxBodyBytes, maxItems: config.ingest.maxBatchEvents } });
   if (gatewaySettings && gatewayKeys && emitter && pricing) {
     const gatewayLog = log.child({ component: 'gateway' });
     registerProxyRoutes(app, {
