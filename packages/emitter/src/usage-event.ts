@@ -12,7 +12,8 @@ import type { FieldIssue } from './field-issues.ts';
  *   RFC 3339 string, optional fields may be left out). It normalises into a
  *   record and then passes the same checks.
  *
- * Field names are identical in both forms and in schemas/usage-event-v1.avsc;
+ * Field names are identical in both forms and in the UsageEvent Avro schema
+ * (schemas/usage-event-v1.avsc in this package); Spendline's
  * test/unit/events/usage-event-schema.test.ts holds them together.
  */
 
