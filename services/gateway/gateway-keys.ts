@@ -76,7 +76,7 @@ export function secretMatches(secret: string, storedSha256: string): boolean {
 }
 
 // Owner values are usage-event dimension values: the same limits and checks as the event's
-// attribution fields (services/events/usage-event.ts), trimmed, blank meaning unset.
+// attribution fields (@spendline/emitter/usage-event), trimmed, blank meaning unset.
 const NO_CONTROL_CHARACTERS = /^[^\p{Cc}]*$/u;
 const text = (max: number) =>
   z.preprocess(
