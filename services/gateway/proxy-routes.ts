@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest, Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpRequest, Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import type { UsageEventRecord } from '@spendline/emitter/usage-event';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { attributeEvent } from '../attribution/attribute-event.ts';
@@ -116,7 +117,7 @@ async function proxy(route: ProxyRoute, request: FastifyRequest, reply: FastifyR
 
   const attribution = attributionFromHeaders(request.headers, caller.owner);
   if (!attribution.ok) return failure(reply, 400, 'invalid_request_error', attribution.message, attribution.header);
-  let draft = eventDraft(route, model, caller, attribution.fields, deps.settings.gatewayId, started);
+  const draft = eventDraft(route, model, caller, attribution.fields, deps.settings.gatewayId, started);
   const checked = attributeEvent(deps.policy.current(started), draft);
   if (checked.rejection) {
     const missing = checked.rejection.map((issue) => headerFor(issue.path));
@@ -128,7 +129,7 @@ async function proxy(route: ProxyRoute, request: FastifyRequest, reply: FastifyR
   const verdict = allowed(model);
   if (!verdict.ok) return failure(reply, 403, 'model_not_allowed', verdict.message, 'model');
   let served = model;
-  const budget = budgetAction(deps.budgets?.() ?? [], { ...owner, tags: owner.tags });
+  const budget = budgetAction(deps.budgets?.() ?? [], owner);
   if (budget.action === 'block') {
     const { status } = budget;
     return failure(reply, 429, 'budget_exceeded', `budget ${status.budget_id} is spent for ${status.period}: ${status.spent} of ${status.amount} USD; calls it covers are blocked until the period ends or the budget is raised`);
@@ -137,7 +138,8 @@ async function proxy(route: ProxyRoute, request: FastifyRequest, reply: FastifyR
     const downgraded = allowed(budget.model);
     if (!downgraded.ok) return failure(reply, 403, 'model_not_allowed', `budget ${budget.status.budget_id} downgrades ${model} to ${budget.model}, but ${downgraded.message}`, 'model');
     served = budget.model;
-    draft = { ...draft, model: served, tags: { ...draft.tags, [REQUESTED_MODEL_TAG]: model } };
+    draft.model = served;
+    draft.tags = { ...draft.tags, [REQUESTED_MODEL_TAG]: model };
   }
   const admission = deps.limiter?.admit(caller.keyId, caller, started) ?? { ok: true as const };
   if (!admission.ok) {
@@ -146,28 +148,73 @@ async function proxy(route: ProxyRoute, request: FastifyRequest, reply: FastifyR
   }
   const upstream = upstreamFor(deps.settings, route.api, served);
   if (!upstream) return failure(reply, 404, 'model_not_found', `no upstream of this gateway serves ${route.api} model ${served}`, 'model');
-  draft = { ...draft, provider: upstream.provider };
+  draft.provider = upstream.provider;
 
   // A streamed chat completion reports usage only when asked: ask for it. A downgraded call asks for the model it is served.
   const streaming = route.stream !== null && body['stream'] === true;
   let payload = raw;
   const options = (typeof body['stream_options'] === 'object' && body['stream_options'] !== null ? body['stream_options'] : {}) as Record<string, unknown>;
   const askUsage = streaming && route.stream === 'chat' && options['include_usage'] !== true;
-  if (askUsage || served !== model) payload = Buffer.from(JSON.stringify({ ...body, model: served, ...(askUsage ? { stream_options: { ...options, include_usage: true } } : {}) }));
+  if (askUsage && served === model && !Object.hasOwn(body, 'stream_options')) payload = withUsageAsked(raw);
+  else if (askUsage || served !== model) payload = Buffer.from(JSON.stringify({ ...body, model: served, ...(askUsage ? { stream_options: { ...options, include_usage: true } } : {}) }));
   return forward(route, upstream, request, reply, payload, streaming, draft, deps, caller);
 }
 
+/** Where and how a route's calls to one upstream go: worked out once, not per call. */
+interface UpstreamTarget {
+  readonly send: typeof httpRequest;
+  /** Protocol, host, port, path with the upstream's query, and the agent. */
+  readonly options: RequestOptions;
+  /** The upstream credential as a header (name and value), if it takes one. */
+  readonly credential: readonly [string, string] | null;
+}
+
+const targets = new WeakMap<Upstream, Map<string, UpstreamTarget>>();
+
+function targetFor(upstream: Upstream, route: ProxyRoute): UpstreamTarget {
+  let byPath = targets.get(upstream);
+  if (!byPath) targets.set(upstream, (byPath = new Map()));
+  let target = byPath.get(route.path);
+  if (!target) {
+    const url = new URL(upstream.base_url.replace(/\/+$/, '') + route.path.replace(/^\/v1/, ''));
+    for (const [key, value] of Object.entries(upstream.query ?? {})) url.searchParams.set(key, value);
+    const https = url.protocol === 'https:';
+    const header = upstream.auth_header ?? (upstream.api === 'anthropic' ? 'x-api-key' : 'authorization');
+    target = {
+      send: https ? httpsRequest : httpRequest,
+      options: { ...urlToHttpOptions(url), method: 'POST', agent: https ? httpsAgent : httpAgent },
+      credential: upstream.credential ? [header, header === 'authorization' ? `Bearer ${upstream.credential}` : upstream.credential] : null,
+    };
+    byPath.set(route.path, target);
+  }
+  return target;
+}
+
+const ASK_USAGE = Buffer.from('"stream_options":{"include_usage":true},');
+
+/**
+ * The caller's body with `stream_options.include_usage` added as its first
+ * member, every byte of the caller's kept (a parse and re-serialization would
+ * cost more, and rewrite numbers such as 1.0 or integers beyond 2^53). Only
+ * for a body that is a JSON object with members and no stream_options.
+ */
+function withUsageAsked(raw: Buffer): Buffer {
+  const open = raw.indexOf(0x7b /* { */);
+  return Buffer.concat([raw.subarray(0, open + 1), ASK_USAGE, raw.subarray(open + 1)]);
+}
+
 function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest, reply: FastifyReply, payload: Buffer, streaming: boolean, draft: UsageEventRecord, deps: ProxyDeps, caller: GatewayCaller): Promise<void> {
-  const target = new URL(upstream.base_url.replace(/\/+$/, '') + route.path.replace(/^\/v1/, ''));
-  for (const [key, value] of Object.entries(upstream.query ?? {})) target.searchParams.set(key, value);
+  const target = targetFor(upstream, route);
   const headers: OutgoingHttpHeaders = {};
-  for (const [key, value] of Object.entries(request.headers)) if (!NOT_FORWARDED.has(key) && !key.startsWith(GATEWAY_HEADER_PREFIX) && value !== undefined) headers[key] = value;
+  const received = request.headers;
+  for (const key in received) {
+    const value = received[key];
+    if (value !== undefined && !NOT_FORWARDED.has(key) && !key.startsWith(GATEWAY_HEADER_PREFIX)) headers[key] = value;
+  }
   headers['content-length'] = payload.length;
   headers['accept-encoding'] = 'identity';
-  if (upstream.credential) {
-    const header = upstream.auth_header ?? (upstream.api === 'anthropic' ? 'x-api-key' : 'authorization');
-    headers[header] = header === 'authorization' ? `Bearer ${upstream.credential}` : upstream.credential;
-  }
+  if (target.credential) headers[target.credential[0]] = target.credential[1];
+  const options: RequestOptions = { ...target.options, headers };
   const tracker = streaming && route.stream ? new StreamUsage(route.stream) : null;
   const collected: Buffer[] = [];
   let firstByteAt: number | null = null;
@@ -176,6 +223,18 @@ function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest,
 
   reply.hijack();
   const out = reply.raw;
+  /**
+   * The chunks that arrive together (one read from the upstream) go out in
+   * one write, with the end of the answer when it came in the same read:
+   * corked as the first chunk of the read is written, uncorked once the
+   * callbacks of that read have run (end() flushes by itself). Nothing waits
+   * for a later read.
+   */
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    if (!out.writableEnded) out.uncork();
+  };
   return new Promise<void>((resolve) => {
     let settled = false;
     const finish = (outcome: { error: string | null }) => {
@@ -190,8 +249,6 @@ function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest,
         deps.limiter?.spend(caller.keyId, event.input_tokens + event.output_tokens, Date.now());
       });
     };
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const agent = target.protocol === 'https:' ? httpsAgent : httpAgent;
     let upstreamRequest: ClientRequest;
     const timer = setTimeout(() => {
       if (status !== 0) return;
@@ -201,15 +258,20 @@ function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest,
     }, upstream.timeout_ms);
 
     const attempt = (retriesLeft: number) => {
-      upstreamRequest = send(target, { method: 'POST', headers, agent });
+      upstreamRequest = target.send(options);
       upstreamRequest.on('response', (response: IncomingMessage) => {
         status = response.statusCode ?? 502;
-        out.writeHead(status, returnedHeaders(response.headers));
+        out.writeHead(status, returnedHeaders(response.rawHeaders));
         response.on('data', (chunk: Buffer) => {
           firstByteAt ??= Date.now();
+          if (!corked) {
+            corked = true;
+            out.cork();
+            queueMicrotask(uncork);
+          }
           out.write(chunk);
           if (tracker) tracker.push(chunk);
-          else collected.push(chunk);
+          else if (status < 400) collected.push(chunk);
         });
         response.on('end', () => {
           delivered = true;
@@ -258,9 +320,10 @@ function closedWhileIdle(request: ClientRequest, err: NodeJS.ErrnoException): bo
   return request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
 }
 
-function returnedHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const returned: OutgoingHttpHeaders = {};
-  for (const [key, value] of Object.entries(headers)) if (!NOT_RETURNED.has(key) && value !== undefined) returned[key] = value;
+/** The upstream's headers as it sent them (names in its case, repeated ones repeated), less those of its hop: a flat [name, value, ...] list. */
+function returnedHeaders(raw: readonly string[]): string[] {
+  const returned: string[] = [];
+  for (let at = 0; at < raw.length; at += 2) if (!NOT_RETURNED.has(raw[at]!.toLowerCase())) returned.push(raw[at]!, raw[at + 1]!);
   return returned;
 }
 
@@ -351,16 +414,14 @@ function record(route: ProxyRoute, upstream: Upstream, draft: UsageEventRecord, 
     if (reasoning !== null) tokens.reasoning_tokens = reasoning;
   }
   const error = outcome.error ?? (outcome.status >= 400 ? `http_${outcome.status}` : null);
-  const event: UsageEventRecord = {
-    ...draft,
-    ...tokens,
-    model: served ?? draft.model,
-    provider_usage: usage ? JSON.stringify(usage) : null,
-    latency_ms: ended - draft.occurred_at,
-    ttft_ms: outcome.streaming && outcome.firstByteAt !== null ? outcome.firstByteAt - draft.occurred_at : null,
-    status: error ? 'error' : 'ok',
-    error_code: error,
-  };
+  // The draft is this call's own: completed in place rather than copied.
+  const event = Object.assign(draft, tokens);
+  event.model = served ?? draft.model;
+  event.provider_usage = usage ? JSON.stringify(usage) : null;
+  event.latency_ms = ended - draft.occurred_at;
+  event.ttft_ms = outcome.streaming && outcome.firstByteAt !== null ? outcome.firstByteAt - draft.occurred_at : null;
+  event.status = error ? 'error' : 'ok';
+  event.error_code = error;
   deps.emit(event);
   return event;
 }

@@ -54,7 +54,9 @@ const resettingConnections = { opened: 0, dropped: 0 };
 let gateway: FastifyInstance;
 let base: string;
 const events: UsageEventRecord[] = [];
-const seen: { path: string; headers: IncomingHttpHeaders; body: Record<string, unknown> }[] = [];
+const seen: { path: string; headers: IncomingHttpHeaders; body: Record<string, unknown>; text: string }[] = [];
+/** Sends the next chunk of a lockstep-model stream. */
+const lockstep: { next: (() => void) | null } = { next: null };
 
 const CHAT_USAGE = { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150, prompt_tokens_details: { cached_tokens: 100 }, completion_tokens_details: { reasoning_tokens: 12 } };
 const chatBody = (model: string) => JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', model: `${model}-2026-01-01`, choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: CHAT_USAGE });
@@ -100,13 +102,19 @@ beforeAll(async () => {
     request.on('end', () => {
       const body = JSON.parse(text) as Record<string, unknown>;
       const path = request.url ?? '';
-      seen.push({ path, headers: request.headers, body });
+      seen.push({ path, headers: request.headers, body, text });
       const model = String(body['model']);
       if (model === 'busy-model') return void response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' }).end('{"error":{"message":"rate limited","type":"rate_limit_error"}}');
       if (model === 'slow-model') return void setTimeout(() => response.writeHead(200).end('{}'), 2_000);
       if (body['stream'] === true) {
         response.writeHead(200, { 'content-type': 'text/event-stream' });
         const chunks = streamFor(path.replace(/\?.*/, ''), body);
+        if (model === 'lockstep-model') {
+          // One chunk at a time: the next only once the caller has received this one (see lockstep below).
+          let at = 0;
+          const next = () => (at < chunks.length ? (response.write(chunks[at++]!), (lockstep.next = next)) : response.end());
+          return void next();
+        }
         if (model === 'endless-model') {
           // The start of a long answer, then nothing for a while: the caller gives up first.
           response.write(chunks[0]!);
@@ -238,6 +246,34 @@ describe('gateway proxy, streaming', () => {
     const event = await oneEvent();
     expect(event).toMatchObject({ input_tokens: 120, output_tokens: 30, cache_read_tokens: 100, status: 'ok' });
     expect(event.ttft_ms).not.toBeNull();
+  });
+
+  it('passes each chunk on as it arrives, before the upstream has sent the next', async () => {
+    const received = await new Promise<string[]>((resolve, reject) => {
+      const parts: string[] = [];
+      const request = httpRequest(`${base}/v1/chat/completions`, { method: 'POST', headers }, (response) => {
+        response.on('data', (part: Buffer) => {
+          parts.push(part.toString());
+          const next = lockstep.next;
+          lockstep.next = null;
+          next?.();
+        });
+        response.on('end', () => resolve(parts));
+      });
+      request.on('error', reject);
+      request.end(JSON.stringify({ model: 'lockstep-model', stream: true, messages: [] }));
+      setTimeout(() => reject(new Error('a chunk was held back')), 2_000);
+    });
+    expect(received.join('')).toBe(streamFor('/v1/chat/completions', seen[0]!.body).join(''));
+    expect(received.length).toBeGreaterThanOrEqual(streamFor('/v1/chat/completions', seen[0]!.body).length);
+    expect(await oneEvent()).toMatchObject({ model: 'lockstep-model', input_tokens: 120, status: 'ok' });
+  });
+
+  it('asks for usage without rewriting the rest of the body', async () => {
+    const text = '{ "model": "gpt-4o-mini", "stream": true, "temperature": 1.0, "seed": 12345678901234567890, "messages": [] }';
+    const response = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers, body: text });
+    await response.text();
+    expect(seen[0]!.text).toBe(`{"stream_options":{"include_usage":true}, ${text.slice(2)}`);
   });
 
   it('leaves the request untouched when the caller asked for usage itself', async () => {
