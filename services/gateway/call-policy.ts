@@ -56,8 +56,10 @@ export type BudgetAction = { readonly action: 'allow' } | { readonly action: 'bl
  */
 export function budgetAction(statuses: Iterable<BudgetStatus>, call: Readonly<Record<string, unknown>> & { readonly tags?: Readonly<Record<string, string>> }): BudgetAction {
   let downgrade: BudgetAction | null = null;
-  for (const status of [...statuses].sort((a, b) => a.budget_id.localeCompare(b.budget_id))) {
-    if (status.decision === 'allow') continue;
+  // Most statuses allow: only the others are ordered.
+  const acting: BudgetStatus[] = [];
+  for (const status of statuses) if (status.decision !== 'allow') acting.push(status);
+  for (const status of acting.sort((a, b) => a.budget_id.localeCompare(b.budget_id))) {
     const covered = Object.entries(status.scope).every(([dimension, accepted]) => {
       const value = dimension.startsWith('tag:') ? call.tags?.[dimension.slice(4)] : call[dimension];
       return typeof value === 'string' && accepted.includes(value);

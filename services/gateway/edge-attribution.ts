@@ -33,16 +33,18 @@ export type EdgeAttribution =
   | { readonly ok: true; readonly fields: Partial<Pick<UsageEventRecord, EdgeField | 'tags'>> }
   | { readonly ok: false; readonly header: string; readonly message: string };
 
-const NO_CONTROL = /^[^\p{Cc}]*$/u;
+/** Any control character (Unicode category Cc: U+0000–U+001F and U+007F–U+009F). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const FIELD_HEADER_LIST = Object.entries(FIELD_HEADERS) as [EdgeField, string][];
 
 export function attributionFromHeaders(headers: IncomingHttpHeaders, owner: GatewayOwner): EdgeAttribution {
   const fields: Partial<Record<EdgeField, string>> = {};
-  for (const [field, header] of Object.entries(FIELD_HEADERS) as [EdgeField, string][]) {
+  for (const [field, header] of FIELD_HEADER_LIST) {
     const raw = headers[header];
     if (raw === undefined) continue;
     const value = (Array.isArray(raw) ? raw.join(',') : raw).trim();
     if (value === '') continue;
-    if (value.length > EVENT_LIMITS.maxNameLength || !NO_CONTROL.test(value)) return { ok: false, header, message: `${header} must be at most ${EVENT_LIMITS.maxNameLength} characters without control characters` };
+    if (value.length > EVENT_LIMITS.maxNameLength || CONTROL.test(value)) return { ok: false, header, message: `${header} must be at most ${EVENT_LIMITS.maxNameLength} characters without control characters` };
     fields[field] = value;
   }
   for (const [field, value] of Object.entries(owner) as [EdgeField, string | undefined][]) if (value) fields[field] = value;
@@ -56,7 +58,7 @@ export function attributionFromHeaders(headers: IncomingHttpHeaders, owner: Gate
       const key = (at > 0 ? pair.slice(0, at) : '').trim();
       const value = (at > 0 ? pair.slice(at + 1) : '').trim();
       if (!TAG_KEY_PATTERN.test(key) || key.length > EVENT_LIMITS.maxTagKeyLength) return { ok: false, header: TAGS_HEADER, message: `${TAGS_HEADER} must be key=value pairs separated by commas, keys starting with a letter (got ${JSON.stringify(pair.trim().slice(0, 60))})` };
-      if (value.length > EVENT_LIMITS.maxTagValueLength || !NO_CONTROL.test(value)) return { ok: false, header: TAGS_HEADER, message: `${TAGS_HEADER}: the value of ${key} must be at most ${EVENT_LIMITS.maxTagValueLength} characters without control characters` };
+      if (value.length > EVENT_LIMITS.maxTagValueLength || CONTROL.test(value)) return { ok: false, header: TAGS_HEADER, message: `${TAGS_HEADER}: the value of ${key} must be at most ${EVENT_LIMITS.maxTagValueLength} characters without control characters` };
       tags[key] = value;
     }
     if (Object.keys(tags).length > EVENT_LIMITS.maxTags) return { ok: false, header: TAGS_HEADER, message: `${TAGS_HEADER} may carry at most ${EVENT_LIMITS.maxTags} tags` };
