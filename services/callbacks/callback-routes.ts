@@ -44,7 +44,7 @@ const LITELLM_DOCS: RouteDocs = {
   tag: 'ingest',
   summary: "LiteLLM's generic API logger: standard logging payloads as usage events",
   description:
-    'Point LiteLLM\'s generic_api callback here. Takes one StandardLoggingPayload, a JSON array of them (log_format json_array) or one per line (ndjson). Each becomes a usage event judged like POST /v1/events; results name each rejected field by its path in the payload. event_id is LiteLLM\'s call id, so a payload sent twice counts once.',
+    'Point LiteLLM\'s generic_api callback here. Takes one StandardLoggingPayload, a JSON array of them (log_format json_array) or one per line (ndjson). Each becomes a usage event judged like POST /v1/events; results name each rejected field by its path in the payload. event_id is LiteLLM\'s call id and the attempt\'s start time, so a payload sent twice counts once and every retry of a request counts.',
   query: callbackQuery,
   body: z.union([liteLlmPayload, z.array(liteLlmPayload)]),
   ...ANSWERS,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { validate, type FieldIssue } from '@spendline/emitter/field-issues';
 import { EVENT_LIMITS } from '@spendline/emitter/usage-event';
 import type { CallbackAdapter, CallbackDefaults } from './callback-batch.ts';
@@ -34,9 +35,9 @@ const OPERATIONS: Readonly<Record<string, 'chat' | 'embedding' | 'image' | 'audi
 /**
  * One LiteLLM standard logging payload as a usage event (JSON form). Exact
  * rules, each documented in the README's callback section:
- * - event_id: `litellm_call_id` (LiteLLM's UUID for the call, the client's
- *   x-litellm-call-id), else `id`: the same payload sent again counts once;
- *   no trace or span id (LiteLLM's trace_id is its own UUID, not a W3C id);
+ * - event_id: `<litellm_call_id>@<startTime>` (`id` for the call id in releases
+ *   without it), one per attempt, the same when a payload is sent again; no
+ *   trace or span id (LiteLLM's trace_id is its own UUID, not a W3C id);
  * - tokens from the usage object LiteLLM logged, parts inside totals, a cache
  *   hit of LiteLLM's own cache as zero tokens (no provider was called);
  * - `response_cost` as reported_cost, exact, unless LiteLLM says it could not price;
@@ -56,7 +57,7 @@ export function liteLlmUsageEvent(item: unknown, defaults: CallbackDefaults): It
   const draft = new EventDraft();
 
   const callId = present(payload.litellm_call_id);
-  draft.set('event_id', callId ?? payload.id, callId ? 'litellm_call_id' : 'id');
+  draft.set('event_id', attemptId(callId ?? payload.id, payload.startTime), callId ? 'litellm_call_id' : 'id');
 
   const startMs = Math.round(payload.startTime * 1000);
   if (!(startMs >= EVENT_LIMITS.minOccurredAtMs && startMs < EVENT_LIMITS.maxOccurredAtMs)) {
@@ -107,6 +108,19 @@ export function liteLlmUsageEvent(item: unknown, defaults: CallbackDefaults): It
   const issue = setOwner(draft, payload, defaults);
   if (issue) return { kind: 'invalid', issues: [issue] };
   return draft.build();
+}
+
+/**
+ * The identity of one attempt. LiteLLM's proxy gives every retry and fallback of
+ * a request the same call id and logs each attempt (a failed one, then the one
+ * that answered and cost money): the call id alone would store the first and
+ * drop the rest as copies. The attempt's start time, as LiteLLM wrote it,
+ * tells attempts apart and is the same in a payload sent again. An id too long
+ * for an event_id is replaced by its digest, as deterministic.
+ */
+export function attemptId(callId: string, startTime: number): string {
+  const id = `${callId}@${String(startTime)}`;
+  return id.length <= EVENT_LIMITS.maxIdLength ? id : `litellm-${createHash('sha256').update(id).digest('hex')}`;
 }
 
 function invalid(path: string, message: string): ItemMapping {
@@ -199,6 +213,7 @@ function setOwner(draft: EventDraft, payload: LiteLlmPayload, defaults: Callback
 
   // What LiteLLM knows beyond the dimensions, as tags the attribution policy's rules can read. Not its
   // internal user id: LiteLLM's UI users are e-mail addresses, and Spendline stores no personal data.
+  draft.tag('litellm.call_id', present(payload.litellm_call_id), 'litellm_call_id');
   draft.tag('litellm.key_alias', present(metadata?.user_api_key_alias), 'metadata.user_api_key_alias');
   if (teamAlias) draft.tag('litellm.team_id', present(metadata?.user_api_key_team_id), 'metadata.user_api_key_team_id');
   draft.tag('litellm.org_id', present(metadata?.user_api_key_org_id), 'metadata.user_api_key_org_id');

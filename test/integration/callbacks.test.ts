@@ -90,18 +90,18 @@ describe('gateway callbacks on the real broker and ClickHouse', () => {
     const searchKey = '88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b';
     expect(rows).toEqual([
       // 806 plain × 0.15/M + 1,024 cached × 0.075/M + 212 × 0.6/M = 0.0001209 + 0.0000768 + 0.0001272.
-      { event_id: '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a', provider: 'openai', model: 'gpt-4o-mini-2024-07-18', status: 'ok', team: 'search', feature: 'answers', environment: 'prod', api_key_id: searchKey,
+      { event_id: '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a@1795167000.123456', provider: 'openai', model: 'gpt-4o-mini-2024-07-18', status: 'ok', team: 'search', feature: 'answers', environment: 'prod', api_key_id: searchKey,
         input_tokens: 1830, cache_read_tokens: 1024, cache_write_tokens: 0, output_tokens: 212, cost_status: 'priced', cost: '0.0003249', reported_cost: '0.0003249' },
       // 2,400 × 1.1/M + 900 (640 of them reasoning) × 4.4/M; the client's x-spendline-environment beats the URL's default.
-      { event_id: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b', provider: 'openai', model: 'o4-mini-2025-04-16', status: 'ok', team: 'agents', feature: 'triage-agent', environment: 'staging', api_key_id: '3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea',
+      { event_id: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b@1795167060.25', provider: 'openai', model: 'o4-mini-2025-04-16', status: 'ok', team: 'agents', feature: 'triage-agent', environment: 'staging', api_key_id: '3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea',
         input_tokens: 2400, cache_read_tokens: 0, cache_write_tokens: 0, output_tokens: 900, cost_status: 'priced', cost: '0.0066', reported_cost: '0.0066' },
       // 12 plain × 3/M + 66,360 cache reads × 0.3/M + 32,435 cache writes × 3.75/M + 5,120 × 15/M.
-      { event_id: '71c0d9e8-f7a6-4b5c-9d4e-3f2a1b0c9d8e', provider: 'anthropic', model: 'claude-sonnet-4-5-20250929', status: 'ok', team: 'b56d884a-3e1e-4981-9297-1bfd159bf00e', feature: '', environment: 'prod', api_key_id: 'f834e0b7eeda6abacf73abbb455daa94d0e2f3a285a036f4e3831f23e38b94cb',
+      { event_id: '71c0d9e8-f7a6-4b5c-9d4e-3f2a1b0c9d8e@1795167120', provider: 'anthropic', model: 'claude-sonnet-4-5-20250929', status: 'ok', team: 'b56d884a-3e1e-4981-9297-1bfd159bf00e', feature: '', environment: 'prod', api_key_id: 'f834e0b7eeda6abacf73abbb455daa94d0e2f3a285a036f4e3831f23e38b94cb',
         input_tokens: 98_807, cache_read_tokens: 66_360, cache_write_tokens: 32_435, output_tokens: 5_120, cost_status: 'priced', cost: '0.21837525', reported_cost: '0.21837525' },
       // 8 × 0.02/M.
-      { event_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f', provider: 'openai', model: 'text-embedding-3-small', status: 'ok', team: 'search', feature: 'indexing', environment: 'prod', api_key_id: searchKey,
+      { event_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f@1795167180.5', provider: 'openai', model: 'text-embedding-3-small', status: 'ok', team: 'search', feature: 'indexing', environment: 'prod', api_key_id: searchKey,
         input_tokens: 8, cache_read_tokens: 0, cache_write_tokens: 0, output_tokens: 0, cost_status: 'priced', cost: '0.00000016', reported_cost: '0.00000016' },
-      { event_id: 'd4c3b2a1-0f9e-4d8c-b7a6-5f4e3d2c1b0a', provider: 'openai', model: 'gpt-4o', status: 'error', team: 'search', feature: 'answers', environment: 'prod', api_key_id: searchKey,
+      { event_id: 'd4c3b2a1-0f9e-4d8c-b7a6-5f4e3d2c1b0a@1795167240', provider: 'openai', model: 'gpt-4o', status: 'error', team: 'search', feature: 'answers', environment: 'prod', api_key_id: searchKey,
         input_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, output_tokens: 0, cost_status: 'priced', cost: '0', reported_cost: '0' },
     ]);
   });
@@ -129,19 +129,32 @@ describe('gateway callbacks on the real broker and ClickHouse', () => {
     ]);
   });
 
-  it('a LiteLLM payload sent twice, and the same call through POST /v1/events, is stored once', async () => {
+  it('a LiteLLM payload sent twice, and the same call through POST /v1/events, is stored once; each attempt of a retried request is stored', async () => {
     const callId = randomUUID();
-    const payload = { ...callbackFixture('litellm-openai-chat'), litellm_call_id: callId };
+    // LiteLLM's proxy logs every attempt of a request under its one call id: here a 429, then the retry that answered.
+    const failedAttempt = { ...callbackFixture('litellm-failure'), id: callId, litellm_call_id: callId, startTime: 1_795_166_999.5, endTime: 1_795_166_999.9, completionStartTime: 1_795_166_999.9 };
+    const answered = { ...callbackFixture('litellm-openai-chat'), litellm_call_id: callId };
+    const answeredId = `${callId}@1795167000.123456`;
     const skippedBefore = await duplicatesSkipped();
 
-    expect((await post('/v1/callbacks/litellm', payload)).status).toBe(200);
-    // LiteLLM has no retry of its own, but a proxy in between or an operator replaying a batch does this.
-    expect((await post('/v1/callbacks/litellm', [payload])).status).toBe(200);
-    const direct = { event_id: callId, occurred_at: '2026-11-20T09:30:00.123Z', provider: 'openai', model: 'gpt-4o-mini', input_tokens: 1830, cache_read_tokens: 1024, output_tokens: 212, team: 'search' };
+    expect((await post('/v1/callbacks/litellm', [failedAttempt, answered])).status).toBe(200);
+    // The same payload again: a replayed batch, or a proxy in between retrying.
+    expect((await post('/v1/callbacks/litellm', answered)).status).toBe(200);
+    const direct = { event_id: answeredId, occurred_at: '2026-11-20T09:30:00.123Z', provider: 'openai', model: 'gpt-4o-mini', input_tokens: 1830, cache_read_tokens: 1024, output_tokens: 212, team: 'search' };
     expect((await post('/v1/events', [direct])).status).toBe(200);
 
-    await eventually(async () => ((await storedCount(callId)) >= 1 ? true : undefined), { what: 'the call in ClickHouse' });
+    await eventually(async () => ((await storedCount(answeredId)) >= 1 && (await storedCount(`${callId}@1795166999.5`)) >= 1 ? true : undefined), { what: 'both attempts in ClickHouse' });
     await eventually(async () => ((await duplicatesSkipped()) >= skippedBefore + 2 ? true : undefined), { what: 'the two copies skipped by the sink' });
-    expect(await storedCount(callId)).toBe(1);
+    expect(await storedCount(answeredId)).toBe(1);
+    const attempts = await running.clickhouse!.query({
+      name: 'test_callback_attempts',
+      sql: "SELECT status, toString(cost) AS cost FROM {db:Identifier}.usage_events_v1 WHERE tags['litellm.call_id'] = {callId:String} ORDER BY occurred_at",
+      params: { callId },
+      schema: z.object({ status: z.string(), cost: z.string() }),
+    });
+    expect(attempts).toEqual([
+      { status: 'error', cost: '0' },
+      { status: 'ok', cost: '0.0003249' },
+    ]);
   });
 });

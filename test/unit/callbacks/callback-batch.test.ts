@@ -14,12 +14,12 @@ const litellm = (body: unknown, policy = builtIn, defaults = { gatewayId: 'litel
 describe('judgeCallbackBatch', () => {
   it('takes one payload as LiteLLM posts it with log_format "single", and a JSON array as with "json_array"', () => {
     const single = litellm(callbackFixture('litellm-openai-chat'));
-    expect(single).toMatchObject({ ok: true, results: [{ index: 0, event_id: '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a', status: 'accepted' }] });
+    expect(single).toMatchObject({ ok: true, results: [{ index: 0, event_id: '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a@1795167000.123456', status: 'accepted' }] });
     const batch = litellm([callbackFixture('litellm-openai-chat'), callbackFixture('litellm-embedding'), callbackFixture('litellm-failure')]);
     expect(batch.ok && batch.accepted.map((event) => [event.event_id, event.model, event.occurred_at])).toEqual([
-      ['5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a', 'gpt-4o-mini-2024-07-18', Date.UTC(2026, 10, 20, 9, 30, 0, 123)],
-      ['2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f', 'text-embedding-3-small', Date.UTC(2026, 10, 20, 9, 33, 0, 500)],
-      ['d4c3b2a1-0f9e-4d8c-b7a6-5f4e3d2c1b0a', 'gpt-4o', Date.UTC(2026, 10, 20, 9, 34)],
+      ['5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a@1795167000.123456', 'gpt-4o-mini-2024-07-18', Date.UTC(2026, 10, 20, 9, 30, 0, 123)],
+      ['2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f@1795167180.5', 'text-embedding-3-small', Date.UTC(2026, 10, 20, 9, 33, 0, 500)],
+      ['d4c3b2a1-0f9e-4d8c-b7a6-5f4e3d2c1b0a@1795167240', 'gpt-4o', Date.UTC(2026, 10, 20, 9, 34)],
     ]);
   });
 
@@ -37,9 +37,9 @@ describe('judgeCallbackBatch', () => {
       ok: true,
       accepted: [],
       results: [
-        { index: 0, event_id: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b', status: 'rejected', errors: [{ path: 'completionStartTime', field: 'ttft_ms', message: 'must not exceed latency_ms (9250)' }] },
-        { index: 1, event_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f', status: 'rejected', errors: [{ path: 'startTime', field: 'occurred_at', message: 'is more than 15 minutes after the event was received' }] },
-        { index: 2, event_id: '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a', status: 'rejected', errors: [{ path: 'response_cost', field: 'reported_cost', message: 'must not be negative' }] },
+        { index: 0, event_id: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b@1795167060.25', status: 'rejected', errors: [{ path: 'completionStartTime', field: 'ttft_ms', message: 'must not exceed latency_ms (9250)' }] },
+        { index: 1, event_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f@1795492800', status: 'rejected', errors: [{ path: 'startTime', field: 'occurred_at', message: 'is more than 15 minutes after the event was received' }] },
+        { index: 2, event_id: '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a@1795167000.123456', status: 'rejected', errors: [{ path: 'response_cost', field: 'reported_cost', message: 'must not be negative' }] },
         { index: 3, event_id: null, status: 'rejected', errors: [{ path: '', message: 'is null: LiteLLM logged no standard logging payload for this call' }] },
       ],
     });
@@ -82,7 +82,7 @@ describe('judgeCallbackBatch', () => {
 
   it('a payload sent twice in one batch is accepted twice and stored once (the sink keeps one per event_id)', () => {
     const judged = litellm([callbackFixture('litellm-openai-chat'), callbackFixture('litellm-openai-chat')]);
-    expect(judged.ok && judged.accepted.map((event) => event.event_id)).toEqual(['5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a', '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a']);
+    expect(judged.ok && judged.accepted.map((event) => event.event_id)).toEqual(['5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a@1795167000.123456', '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a@1795167000.123456']);
   });
 
   it.each([
@@ -103,6 +103,6 @@ describe('judgeCallbackBatch', () => {
 
   it('gives every accepted event the identity POST /v1/events would: the same event_id for the same call', () => {
     const judged = litellm([callbackFixture('litellm-openai-chat')]);
-    expect(judged.ok && judged.accepted[0]).toMatchObject({ event_id: '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a', trace_id: null, span_id: null, gateway_id: 'litellm', reported_cost: '0.0003249' });
+    expect(judged.ok && judged.accepted[0]).toMatchObject({ event_id: '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a@1795167000.123456', trace_id: null, span_id: null, gateway_id: 'litellm', reported_cost: '0.0003249' });
   });
 });

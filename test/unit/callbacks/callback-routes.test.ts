@@ -52,8 +52,8 @@ async function items(adapter: string, outcome: string): Promise<number> {
   return metric.values.find((value) => value.labels['adapter'] === adapter && value.labels['outcome'] === outcome)?.value ?? 0;
 }
 
-const CHAT = '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a';
-const EMBEDDING = '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f';
+const CHAT = '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a@1795167000.123456';
+const EMBEDDING = '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f@1795167180.5';
 
 describe('POST /v1/callbacks/litellm', () => {
   it('takes one payload (log_format single) and answers 200 once the event is handed to Kafka', async () => {

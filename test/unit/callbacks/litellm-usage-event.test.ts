@@ -17,7 +17,7 @@ const NO_AUDIO = { input_audio_tokens: 0, output_audio_tokens: 0 };
 describe('LiteLLM standard logging payload → usage event', () => {
   it('a chat call: served model, cached tokens inside the prompt, the key owner, spend-log dimensions and request tags', () => {
     expect(mapped(callbackFixture('litellm-openai-chat'))).toEqual({
-      event_id: '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a',
+      event_id: '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a@1795167000.123456',
       occurred_at: '2026-11-20T09:30:00.123Z',
       latency_ms: 1334,
       provider: 'openai',
@@ -37,6 +37,7 @@ describe('LiteLLM standard logging payload → usage event', () => {
       user_id: 'customer-4711',
       gateway_id: 'litellm',
       tags: {
+        'litellm.call_id': '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a',
         'litellm.key_alias': 'search-backend-prod',
         'litellm.team_id': '6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f',
         'litellm.org_id': 'c3a5e2b1-4d6f-4a8b-9c0d-1e2f3a4b5c6d',
@@ -52,7 +53,7 @@ describe('LiteLLM standard logging payload → usage event', () => {
 
   it('a streamed call: time to first token, reasoning inside the completion, x-spendline-* headers the client sent', () => {
     expect(mapped(callbackFixture('litellm-openai-stream'))).toEqual({
-      event_id: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b',
+      event_id: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b@1795167060.25',
       occurred_at: '2026-11-20T09:31:00.250Z',
       latency_ms: 9250,
       ttft_ms: 420,
@@ -77,6 +78,7 @@ describe('LiteLLM standard logging payload → usage event', () => {
       tags: {
         experiment: 'b',
         ticket: 'OPS-12',
+        'litellm.call_id': '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b',
         'litellm.key_alias': 'agents-staging',
         'litellm.team_id': '0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d',
         'litellm.model_group': 'reasoning-small',
@@ -128,7 +130,7 @@ describe('LiteLLM standard logging payload → usage event', () => {
 
   it('a failed call: status error with the provider code, model and provider from the request, no tokens', () => {
     expect(mapped(callbackFixture('litellm-failure'))).toMatchObject({
-      event_id: 'd4c3b2a1-0f9e-4d8c-b7a6-5f4e3d2c1b0a',
+      event_id: 'd4c3b2a1-0f9e-4d8c-b7a6-5f4e3d2c1b0a@1795167240',
       status: 'error',
       error_code: '429',
       provider: 'openai',
@@ -173,10 +175,25 @@ describe('LiteLLM standard logging payload → usage event', () => {
     expect(mapped(payload)).not.toHaveProperty('reported_cost');
   });
 
+  it('gives each attempt of a request its own event_id: the proxy logs retries and fallbacks under one call id', () => {
+    const failed = { ...callbackFixture('litellm-failure'), litellm_call_id: 'req-1', startTime: 1_795_167_240.0, endTime: 1_795_167_240.412 };
+    const retried = { ...callbackFixture('litellm-openai-chat'), litellm_call_id: 'req-1', startTime: 1_795_167_240.51, endTime: 1_795_167_241.8 };
+    expect([mapped(failed)['event_id'], mapped(retried)['event_id']]).toEqual(['req-1@1795167240', 'req-1@1795167240.51']);
+    // The same payload again (a replayed batch) is the same event.
+    expect(mapped(structuredClone(retried))['event_id']).toBe('req-1@1795167240.51');
+  });
+
+  it('replaces an id too long for an event_id by its digest, deterministically', () => {
+    const payload = { ...callbackFixture('litellm-openai-chat'), litellm_call_id: 'x'.repeat(120) };
+    const id = mapped(payload)['event_id'] as string;
+    expect(id).toMatch(/^litellm-[0-9a-f]{64}$/);
+    expect(mapped({ ...payload })['event_id']).toBe(id);
+  });
+
   it('takes event_id from id when the payload has no litellm_call_id (older releases)', () => {
     const payload = callbackFixture('litellm-openai-chat');
     delete payload['litellm_call_id'];
-    expect(mapped(payload)['event_id']).toBe('chatcmpl-Bq7x2Lm9ZkR4tW8vN1pQ3sD6fG0hJ');
+    expect(mapped(payload)['event_id']).toBe('chatcmpl-Bq7x2Lm9ZkR4tW8vN1pQ3sD6fG0hJ@1795167000.123456');
   });
 
   it('names provider and model the way the catalog does: Bedrock is aws, the provider prefix leaves the model', () => {
@@ -237,7 +254,7 @@ describe('LiteLLM standard logging payload → usage event', () => {
   it('needs only the id, the times, the model and its counts: every other field is optional', () => {
     const minimal = { id: 'chatcmpl-min', startTime: 1_795_167_000, custom_llm_provider: 'openai', model: 'gpt-4o-mini', prompt_tokens: 10, completion_tokens: 2 };
     expect(mapped(minimal)).toEqual({
-      event_id: 'chatcmpl-min',
+      event_id: 'chatcmpl-min@1795167000',
       occurred_at: '2026-11-20T09:30:00.000Z',
       provider: 'openai',
       model: 'gpt-4o-mini',
