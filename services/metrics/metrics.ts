@@ -20,6 +20,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly otlpSpans = new Counter({
+    name: 'spendline_otlp_spans_total',
+    help: 'Spans received on POST /v1/traces (counted once Kafka has their events), by outcome: accepted, rejected (partial success), ignored_non_genai, ignored_not_a_model_call (agent, tool and workflow spans)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly callbackItems = new Counter({
     name: 'spendline_callback_items_total',
     help: 'Items of gateway callback batches (POST /v1/callbacks/<adapter>), by adapter and outcome (accepted and acknowledged by Kafka, rejected, ignored as no model call, unavailable: Kafka did not acknowledge)',

@@ -30,6 +30,8 @@ import { migrate, readMigrations } from '../clickhouse/migrations.ts';
 import type { SpendlineConfig } from '../config/config.ts';
 import { Enricher } from '../enricher/enricher.ts';
 import { registerIngestRoutes } from '../ingest/ingest-routes.ts';
+import { registerOtlpRoutes } from '../otlp/otlp-routes.ts';
+import { loadOtlpSettings } from '../otlp/otlp-settings.ts';
 import { UsagePublisher } from '../ingest/usage-publisher.ts';
 import { ensureTopics, topicNames } from '../kafka/topics.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -187,6 +189,11 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   if (publisher) registerIngestRoutes(app, { publisher, policy, config: config.ingest, metrics });
   // The payloads LiteLLM and Kong already send, through the same validation and Kafka hand-off.
   if (publisher) registerCallbackRoutes(app, { publisher, policy, metrics, limits: { maxBodyBytes: config.ingest.maxBodyBytes, maxItems: config.ingest.maxBatchEvents } });
+  // OTLP/HTTP traces: GenAI model-call spans become usage events through the same validation and Kafka hand-off.
+  if (publisher) {
+    const settings = loadOtlpSettings(config.otlp.file);
+    registerOtlpRoutes(app, { publisher, policy, settings, metrics, maxBodyBytes: config.otlp.maxBodyBytes, maxPublishBatch: config.ingest.maxBatchEvents });
+  }
   if (gatewaySettings && gatewayKeys && emitter && pricing) {
     const gatewayLog = log.child({ component: 'gateway' });
     registerProxyRoutes(app, {
