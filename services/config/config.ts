@@ -121,6 +121,8 @@ const envSchema = z.object({
   SPENDLINE_OTLP_FILE: z.string().min(1).optional(),
   /** Largest POST /v1/traces body, compressed and after decompression (gzip bombs); the OTLP spec recommends 20 MiB. */
   OTLP_MAX_BODY_BYTES: integer(1024, 256 * 1024 * 1024).default(20 * 1024 * 1024),
+  /** Largest POST /v1/callbacks/* body: LiteLLM batches up to 512 payloads of 2–6 KB each and drops a batch it cannot deliver, so this is larger than INGEST_MAX_BODY_BYTES. */
+  CALLBACK_MAX_BODY_BYTES: integer(1024, 256 * 1024 * 1024).default(16 * 1024 * 1024),
 
   ENRICHER_GROUP_ID: z.string().min(1).default('spendline-enricher'),
   SINK_GROUP_ID: z.string().min(1).default('spendline-sink'),
@@ -169,6 +171,8 @@ export interface AuthConfig {
 export interface IngestConfig {
   readonly maxBatchEvents: number;
   readonly maxBodyBytes: number;
+  /** Largest body of the gateway callback routes (their batches are bigger than POST /v1/events'). */
+  readonly callbackMaxBodyBytes: number;
   readonly produceTimeoutMs: number;
 }
 
@@ -297,6 +301,7 @@ export function loadConfig(env: Record<string, string | undefined>): Validated<S
       ingest: {
         maxBatchEvents: e.INGEST_MAX_BATCH_EVENTS,
         maxBodyBytes: e.INGEST_MAX_BODY_BYTES,
+        callbackMaxBodyBytes: e.CALLBACK_MAX_BODY_BYTES,
         produceTimeoutMs: e.INGEST_PRODUCE_TIMEOUT_MS,
       },
       enricher: { groupId: e.ENRICHER_GROUP_ID },

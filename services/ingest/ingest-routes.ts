@@ -45,7 +45,7 @@ const RETRY_AFTER_SECONDS = 5;
  * as the CloudEvents HTTP binding says: its two JSON media types, else binary
  * mode when ce-* headers come with application/json.
  */
-export function registerIngestRoutes(app: FastifyInstance, deps: { publisher: EventPublisher; policy: PolicySource; config: IngestConfig; metrics: Metrics }): void {
+export function registerIngestRoutes(app: FastifyInstance, deps: { publisher: EventPublisher; policy: PolicySource; config: Pick<IngestConfig, 'maxBatchEvents' | 'maxBodyBytes'>; metrics: Metrics }): void {
   const { config, metrics } = deps;
   // A scope, so the CloudEvents media types are taken here and nowhere else.
   void app.register(async (scope) => {

@@ -188,7 +188,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
   const app = buildHttpServer({ log, metrics, tokens: new BearerTokens(config.auth), readiness, bodyLimit: config.ingest.maxBodyBytes, version: SPENDLINE_VERSION });
   if (publisher) registerIngestRoutes(app, { publisher, policy, config: config.ingest, metrics });
   // The payloads LiteLLM and Kong already send, through the same validation and Kafka hand-off.
-  if (publisher) registerCallbackRoutes(app, { publisher, policy, metrics, limits: { maxBodyBytes: config.ingest.maxBodyBytes, maxItems: config.ingest.maxBatchEvents } });
+  if (publisher) registerCallbackRoutes(app, { publisher, policy, metrics, limits: { maxBodyBytes: config.ingest.callbackMaxBodyBytes, maxItems: config.ingest.maxBatchEvents } });
   // OTLP/HTTP traces: GenAI model-call spans become usage events through the same validation and Kafka hand-off.
   if (publisher) {
     const settings = loadOtlpSettings(config.otlp.file);

@@ -38,7 +38,7 @@ describe('ingest while Kafka is unreachable', () => {
       readiness: [{ name: 'kafka_producer', check: () => publisher.connected }],
       bodyLimit: 1024 * 1024,
     });
-    registerIngestRoutes(app, { publisher, policy: new PolicySource(null, log), config: { maxBatchEvents: 10, maxBodyBytes: 1024 * 1024, produceTimeoutMs: 2_000 }, metrics });
+    registerIngestRoutes(app, { publisher, policy: new PolicySource(null, log), config: { maxBatchEvents: 10, maxBodyBytes: 1024 * 1024 }, metrics });
 
     const response = await app.inject({
       method: 'POST',

@@ -33,7 +33,7 @@ describe('loadConfig', () => {
       clickhouse: { url: null, username: 'default', password: '', database: 'spendline', chdbPath: resolve('.spendline', 'chdb') },
       http: { host: '127.0.0.1', port: 8080 },
       auth: { adminToken: null, readerTokens: [], scopedReaderTokens: [], ingestTokens: [] },
-      ingest: { maxBatchEvents: 1000, maxBodyBytes: 1024 * 1024, produceTimeoutMs: 10_000 },
+      ingest: { maxBatchEvents: 1000, maxBodyBytes: 1024 * 1024, callbackMaxBodyBytes: 16 * 1024 * 1024, produceTimeoutMs: 10_000 },
       enricher: { groupId: 'spendline-enricher' },
       sink: { groupId: 'spendline-sink', maxBatchRows: 10_000, maxWaitMs: 500, minBatchBytes: 256 * 1024 },
     });
@@ -60,6 +60,7 @@ describe('loadConfig', () => {
       SPENDLINE_INGEST_TOKENS: `${TOKEN_A},${TOKEN_B}`,
       INGEST_MAX_BATCH_EVENTS: '100000',
       INGEST_MAX_BODY_BYTES: '1024',
+      CALLBACK_MAX_BODY_BYTES: '2048',
       INGEST_PRODUCE_TIMEOUT_MS: '100',
       ENRICHER_GROUP_ID: 'e',
       SINK_GROUP_ID: 's',
@@ -92,7 +93,7 @@ describe('loadConfig', () => {
       clickhouse: { url: 'https://ch.example.com:8443', username: 'writer', password: 'secret', database: 'spendline_test_1', chdbPath: '/var/lib/spendline/chdb' },
       http: { host: '0.0.0.0', port: 0 },
       auth: { adminToken: TOKEN_A, readerTokens: [TOKEN_B], scopedReaderTokens: [{ token: TOKEN_B, teams: ['search'] }], ingestTokens: [TOKEN_A, TOKEN_B] },
-      ingest: { maxBatchEvents: 100_000, maxBodyBytes: 1024, produceTimeoutMs: 100 },
+      ingest: { maxBatchEvents: 100_000, maxBodyBytes: 1024, callbackMaxBodyBytes: 2048, produceTimeoutMs: 100 },
       enricher: { groupId: 'e' },
       sink: { groupId: 's', maxBatchRows: 1, maxWaitMs: 60_000, minBatchBytes: 1 },
     });

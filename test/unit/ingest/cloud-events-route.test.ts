@@ -36,7 +36,7 @@ const app = buildHttpServer({
 });
 
 beforeAll(async () => {
-  registerIngestRoutes(app, { publisher, policy: new PolicySource(null, log), config: { maxBatchEvents: 3, maxBodyBytes: BODY_LIMIT, produceTimeoutMs: 1_000 }, metrics: new Metrics({ processMetrics: false }) });
+  registerIngestRoutes(app, { publisher, policy: new PolicySource(null, log), config: { maxBatchEvents: 3, maxBodyBytes: BODY_LIMIT }, metrics: new Metrics({ processMetrics: false }) });
   app.post('/other', { config: { role: 'ingest' } }, async (request) => ({ got: request.body }));
   await app.ready();
 });
