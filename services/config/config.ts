@@ -117,7 +117,7 @@ const envSchema = z.object({
   /** Largest request body the gateway forwards (prompts with images or long context are big). */
   GATEWAY_MAX_BODY_BYTES: integer(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
 
-  /** How OTLP spans become usage events: attribute mappings, provider names, model-call operations (JSON; see README.md, OpenTelemetry). Unset: the defaults. */
+  /** How OTLP spans become usage events: attribute mappings, provider names, model-call operations (JSON; see docs/sending-usage.md, OpenTelemetry). Unset: the defaults. */
   SPENDLINE_OTLP_FILE: z.string().min(1).optional(),
   /** Largest POST /v1/traces body, compressed and after decompression (gzip bombs); the OTLP spec recommends 20 MiB. */
   OTLP_MAX_BODY_BYTES: integer(1024, 256 * 1024 * 1024).default(20 * 1024 * 1024),
