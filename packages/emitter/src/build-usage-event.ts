@@ -45,7 +45,8 @@ const NULL_DEFAULTS = ['api_flavor', 'latency_ms', 'ttft_ms', 'error_code', ...A
  * span-<trace_id>-<span_id>, so it counts once whichever path brings it.
  *
  * Nothing is trimmed or renamed: a bad value comes back as an issue naming
- * the field, never silently fixed.
+ * the field, never silently fixed. The one rewrite is the identity rule: an
+ * event_id given with a trace and span id gives way to the span's.
  *
  * @example
  * const built = buildUsageEvent({ occurred_at: startedAt, provider: 'openai', model: 'gpt-4o-mini', input_tokens: 1200, output_tokens: 300, team: 'search' });

@@ -199,7 +199,9 @@ export function spanEventId(traceId: string, spanId: string): string {
 /**
  * The one idempotency rule: an event is identified by its event_id, except
  * that a call with a trace and span id is identified by them (spanEventId),
- * so the same call arriving by two paths counts once. Every path applies it
+ * replacing the event_id sent, so the same call arriving by two paths that
+ * both know its span counts once. A copy without the span keeps its own
+ * event_id and is recognised only if that is the same. Every path applies it
  * before the event reaches Kafka, and the enricher again for Avro producers.
  */
 export function withCallIdentity<T extends Pick<UsageEventRecord, 'event_id' | 'trace_id' | 'span_id'>>(event: T): T {
