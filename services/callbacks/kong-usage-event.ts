@@ -6,7 +6,7 @@ import { EventDraft, type ItemMapping } from './event-draft.ts';
 import { jsonNumberToDecimal } from './json-number-decimal.ts';
 import { kongLogEntry, type KongAiBlock, type KongLogEntry } from './kong-log-entry.ts';
 import { present } from './payload-fields.ts';
-import { catalogProvider } from './provider-names.ts';
+import { catalogProvider } from '../ingest/provider-names.ts';
 import { totalInputTokens, totalOutputTokens } from './token-conventions.ts';
 
 /** Kong writes this when a plugin ran without a model table (a request it rejected before choosing a model). */

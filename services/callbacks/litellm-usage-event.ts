@@ -7,7 +7,7 @@ import { EventDraft, type ItemMapping } from './event-draft.ts';
 import { jsonNumberToDecimal } from './json-number-decimal.ts';
 import { liteLlmPayload, liteLlmUsage, type LiteLlmPayload, type LiteLlmUsage } from './litellm-payload.ts';
 import { firstCount, present } from './payload-fields.ts';
-import { catalogProvider, isKnownProvider } from './provider-names.ts';
+import { catalogProvider, isKnownProvider } from '../ingest/provider-names.ts';
 import { totalInputTokens, totalOutputTokens } from './token-conventions.ts';
 
 const OPERATIONS: Readonly<Record<string, 'chat' | 'embedding' | 'image' | 'audio'>> = {

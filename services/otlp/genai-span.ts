@@ -3,7 +3,7 @@ import { ATTRIBUTION_FIELDS } from '@spendline/emitter/usage-event';
 import { firstText, hasGenAiAttributes, tokenCount } from './attribute-values.ts';
 import { STATUS_CODE, type AnyValue, type Attributes, type OtlpSpan } from './otlp-model.ts';
 import type { OtlpSettings } from './otlp-settings.ts';
-import { catalogProviderId } from './provider-names.ts';
+import { catalogProvider } from '../ingest/provider-names.ts';
 
 /**
  * One span judged by the OpenTelemetry GenAI semantic conventions: not a
@@ -112,7 +112,7 @@ export function judgeSpan(span: OtlpSpan, resource: Attributes, settings: OtlpSe
     trace_id: span.traceId,
     span_id: span.spanId,
     occurred_at: new Date(startMs).toISOString(),
-    provider: catalogProviderId(provider!.text, settings.providers),
+    provider: catalogProvider('otel', provider!.text, settings.providers),
     model: model!.text,
     operation: operation === null ? 'other' : (OPERATIONS[operation] ?? 'other'),
     ...counts,

@@ -100,6 +100,11 @@ describe('provider, model and operation', () => {
     expect(eventOf({ ...CHAT, 'gen_ai.provider.name': name }).provider).toBe(provider);
   });
 
+  it.each(['constructor', '__proto__'])('passes %s through as a name, never an Object.prototype member', (name) => {
+    const { 'gen_ai.provider.name': _name, ...withoutProvider } = CHAT;
+    expect(eventOf({ ...withoutProvider, 'gen_ai.system': name }).provider).toBe(name);
+  });
+
   it('reads the deprecated gen_ai.system, and prefers gen_ai.provider.name when both are set', () => {
     const { 'gen_ai.provider.name': _name, ...withoutProvider } = CHAT;
     expect(eventOf({ ...withoutProvider, 'gen_ai.system': 'az.ai.openai' }).provider).toBe('azure');

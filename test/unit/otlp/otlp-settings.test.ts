@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../services/project-paths.ts';
 import { DEFAULT_DIMENSIONS, DEFAULT_OTLP_SETTINGS, loadOtlpSettings } from '../../../services/otlp/otlp-settings.ts';
-import { catalogProviderId, PROVIDER_CATALOG_IDS } from '../../../services/otlp/provider-names.ts';
+import { catalogProvider } from '../../../services/ingest/provider-names.ts';
 
 function fileWith(content: unknown): string {
   const file = join(mkdtempSync(join(tmpdir(), 'otlp-settings-')), 'otlp.json');
@@ -26,8 +26,8 @@ describe('loadOtlpSettings', () => {
   it('replaces only the dimensions a file lists, and adds its provider names', () => {
     const settings = loadOtlpSettings(fileWith({ dimensions: { team: ['k8s.namespace.name'], user_id: [] }, providers: { 'my-vllm': 'openai' } }));
     expect(settings.dimensions).toEqual({ ...DEFAULT_DIMENSIONS, team: ['k8s.namespace.name'], user_id: [] });
-    expect(catalogProviderId('my-vllm', settings.providers)).toBe('openai');
-    expect(catalogProviderId('aws.bedrock', settings.providers)).toBe('aws');
+    expect(catalogProvider('otel', 'my-vllm', settings.providers)).toBe('openai');
+    expect(catalogProvider('otel', 'aws.bedrock', settings.providers)).toBe('aws');
   });
 
   it('reports every problem of a bad file with its path', () => {
@@ -35,18 +35,5 @@ describe('loadOtlpSettings', () => {
     expect(() => loadOtlpSettings(file)).toThrow(
       `invalid OTLP file ${file}: gateway_id: must be 1-64 lower-case letters, digits, ".", "_" or "-"; dimensions: unknown field: squad; tags.service.version: must be a tag key: a letter, then letters, digits and _ . : / -; model_call_operations: must name at least one operation`,
     );
-  });
-});
-
-describe('provider names', () => {
-  const catalog = JSON.parse(readFileSync(join(PROJECT_ROOT, 'services/pricing/catalog/genai-prices.catalog.json'), 'utf8')) as { providers: { id: string }[] };
-  const ids = new Set(catalog.providers.map((provider) => provider.id));
-
-  it.each(Object.entries(PROVIDER_CATALOG_IDS))('maps %s to %s, a provider of the bundled price catalog', (_name, id) => {
-    expect(ids.has(id)).toBe(true);
-  });
-
-  it('passes other names through, lower-cased', () => {
-    expect(catalogProviderId(' Together_AI ')).toBe('together_ai');
   });
 });
