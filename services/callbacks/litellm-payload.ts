@@ -53,8 +53,15 @@ const liteLlmMetadata = z.looseObject({
 export const liteLlmPayload = z.looseObject({
   /** The provider's response id, or LiteLLM's call id when there is no response (failures). */
   id: z.string().min(1, 'must not be empty'),
-  /** LiteLLM's own id of the call (a UUID, also sent to the client as x-litellm-call-id), in recent versions. */
+  /**
+   * LiteLLM's own id of the call (a UUID, also sent to the client as
+   * x-litellm-call-id). Releases name it differently: `litellm_call_id` in
+   * current ones, `call_id` in others (litellm/types/utils.py
+   * StandardLoggingPayload), none before either; the generic API logger posts
+   * the payload as it is built. Both are read, litellm_call_id first.
+   */
   litellm_call_id: optionalText,
+  call_id: optionalText,
   /** LiteLLM's id grouping the retries and fallbacks of one request (a UUID, not a W3C trace id). */
   trace_id: optionalText,
   call_type: optionalText,

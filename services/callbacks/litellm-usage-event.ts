@@ -34,10 +34,11 @@ const OPERATIONS: Readonly<Record<string, 'chat' | 'embedding' | 'image' | 'audi
 
 /**
  * One LiteLLM standard logging payload as a usage event (JSON form). Exact
- * rules, each documented in the README's callback section:
- * - event_id: `<litellm_call_id>@<startTime>` (`id` for the call id in releases
- *   without it), one per attempt, the same when a payload is sent again; no
- *   trace or span id (LiteLLM's trace_id is its own UUID, not a W3C id);
+ * rules, each documented in docs/sending-usage.md (LiteLLM):
+ * - event_id: `<call id>@<startTime>`, one per attempt, the same when a
+ *   payload is sent again (the call id is `litellm_call_id`, else `call_id` as
+ *   some releases name it, else `id` in releases without either); no trace or
+ *   span id (LiteLLM's trace_id is its own UUID, not a W3C id);
  * - tokens from the usage object LiteLLM logged, parts inside totals, a cache
  *   hit of LiteLLM's own cache as zero tokens (no provider was called);
  * - `response_cost` as reported_cost, exact, unless LiteLLM says it could not price;
@@ -56,8 +57,8 @@ export function liteLlmUsageEvent(item: unknown, defaults: CallbackDefaults): It
   const payload = checked.value;
   const draft = new EventDraft();
 
-  const callId = present(payload.litellm_call_id);
-  draft.set('event_id', attemptId(callId ?? payload.id, payload.startTime), callId ? 'litellm_call_id' : 'id');
+  const callId = callIdOf(payload);
+  draft.set('event_id', attemptId(callId?.id ?? payload.id, payload.startTime), callId?.source ?? 'id');
 
   const startMs = Math.round(payload.startTime * 1000);
   if (!(startMs >= EVENT_LIMITS.minOccurredAtMs && startMs < EVENT_LIMITS.maxOccurredAtMs)) {
@@ -121,6 +122,14 @@ export function liteLlmUsageEvent(item: unknown, defaults: CallbackDefaults): It
 export function attemptId(callId: string, startTime: number): string {
   const id = `${callId}@${String(startTime)}`;
   return id.length <= EVENT_LIMITS.maxIdLength ? id : `litellm-${createHash('sha256').update(id).digest('hex')}`;
+}
+
+/** LiteLLM's call id, under whichever name the payload's release gave it. */
+function callIdOf(payload: LiteLlmPayload): { id: string; source: 'litellm_call_id' | 'call_id' } | undefined {
+  const current = present(payload.litellm_call_id);
+  if (current) return { id: current, source: 'litellm_call_id' };
+  const other = present(payload.call_id);
+  return other ? { id: other, source: 'call_id' } : undefined;
 }
 
 function invalid(path: string, message: string): ItemMapping {
@@ -213,7 +222,8 @@ function setOwner(draft: EventDraft, payload: LiteLlmPayload, defaults: Callback
 
   // What LiteLLM knows beyond the dimensions, as tags the attribution policy's rules can read. Not its
   // internal user id: LiteLLM's UI users are e-mail addresses, and Spendline stores no personal data.
-  draft.tag('litellm.call_id', present(payload.litellm_call_id), 'litellm_call_id');
+  const callId = callIdOf(payload);
+  draft.tag('litellm.call_id', callId?.id, callId?.source ?? 'litellm_call_id');
   draft.tag('litellm.key_alias', present(metadata?.user_api_key_alias), 'metadata.user_api_key_alias');
   if (teamAlias) draft.tag('litellm.team_id', present(metadata?.user_api_key_team_id), 'metadata.user_api_key_team_id');
   draft.tag('litellm.org_id', present(metadata?.user_api_key_org_id), 'metadata.user_api_key_org_id');

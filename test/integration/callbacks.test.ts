@@ -81,12 +81,12 @@ describe('gateway callbacks on the real broker and ClickHouse', () => {
   it("LiteLLM's payloads land priced, with their owner", async () => {
     const answer = await post('/v1/callbacks/litellm?environment=prod', LITELLM_FIXTURES.map((name) => callbackFixture(name)));
     expect(answer.status).toBe(200);
-    expect(answer.body).toMatchObject({ accepted: 5, rejected: 0, ignored: 0 });
+    expect(answer.body).toMatchObject({ accepted: 6, rejected: 0, ignored: 0 });
 
     const rows = await eventually(async () => {
       const found = await stored('litellm');
-      return found.length === 5 ? found : undefined;
-    }, { what: 'the five LiteLLM events in ClickHouse' });
+      return found.length === 6 ? found : undefined;
+    }, { what: 'the six LiteLLM events in ClickHouse' });
     const searchKey = '88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b';
     expect(rows).toEqual([
       // 806 plain × 0.15/M + 1,024 cached × 0.075/M + 212 × 0.6/M = 0.0001209 + 0.0000768 + 0.0001272.
@@ -103,6 +103,9 @@ describe('gateway callbacks on the real broker and ClickHouse', () => {
         input_tokens: 8, cache_read_tokens: 0, cache_write_tokens: 0, output_tokens: 0, cost_status: 'priced', cost: '0.00000016', reported_cost: '0.00000016' },
       { event_id: 'd4c3b2a1-0f9e-4d8c-b7a6-5f4e3d2c1b0a@1795167240', provider: 'openai', model: 'gpt-4o', status: 'error', team: 'search', feature: 'answers', environment: 'prod', api_key_id: searchKey,
         input_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, output_tokens: 0, cost_status: 'priced', cost: '0', reported_cost: '0' },
+      // A release that names the call id call_id: 1,000 × 0.15/M + 100 × 0.6/M.
+      { event_id: '3e7a1c55-92b4-4f0d-8a6e-c4d2b1f09e37@1795167300.75', provider: 'openai', model: 'gpt-4o-mini-2024-07-18', status: 'ok', team: 'search', feature: 'answers', environment: 'prod', api_key_id: searchKey,
+        input_tokens: 1000, cache_read_tokens: 0, cache_write_tokens: 0, output_tokens: 100, cost_status: 'priced', cost: '0.00021', reported_cost: '0.00021' },
     ]);
   });
 

@@ -190,10 +190,51 @@ describe('LiteLLM standard logging payload → usage event', () => {
     expect(mapped({ ...payload })['event_id']).toBe(id);
   });
 
-  it('takes event_id from id when the payload has no litellm_call_id (older releases)', () => {
+  it('reads the call id under either name LiteLLM has given it: litellm_call_id, or call_id', () => {
+    expect(mapped(callbackFixture('litellm-openai-chat'))).toMatchObject({ event_id: '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a@1795167000.123456', tags: { 'litellm.call_id': '5b2f8c1e-7d4a-4e0b-9a63-1f2e3d4c5b6a' } });
+    expect(mapped(callbackFixture('litellm-call-id'))).toEqual({
+      event_id: '3e7a1c55-92b4-4f0d-8a6e-c4d2b1f09e37@1795167300.75',
+      occurred_at: '2026-11-20T09:35:00.750Z',
+      latency_ms: 1150,
+      provider: 'openai',
+      model: 'gpt-4o-mini-2024-07-18',
+      operation: 'chat',
+      status: 'ok',
+      input_tokens: 1000,
+      output_tokens: 100,
+      cache_read_tokens: 0,
+      cache_write_tokens: 0,
+      reasoning_tokens: 0,
+      ...NO_AUDIO,
+      reported_cost: '0.00021',
+      api_key_id: '88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b',
+      team: 'search',
+      feature: 'answers',
+      gateway_id: 'litellm',
+      tags: {
+        'litellm.call_id': '3e7a1c55-92b4-4f0d-8a6e-c4d2b1f09e37',
+        'litellm.key_alias': 'search-backend-prod',
+        'litellm.team_id': '6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f',
+        'litellm.org_id': 'c3a5e2b1-4d6f-4a8b-9c0d-1e2f3a4b5c6d',
+        'litellm.model_group': 'gpt-4o-mini',
+        'litellm.trace_id': 'a81f3c2e-6d94-4b7a-9e05-7c3b2d1f4e60',
+        'litellm.call_type': 'acompletion',
+      },
+    });
+  });
+
+  it('prefers litellm_call_id when a payload carries both names', () => {
+    const payload = { ...callbackFixture('litellm-call-id'), litellm_call_id: 'req-new' };
+    expect(mapped(payload)['event_id']).toBe('req-new@1795167300.75');
+  });
+
+  it('takes event_id from id when the payload names no call id at all (older releases)', () => {
     const payload = callbackFixture('litellm-openai-chat');
     delete payload['litellm_call_id'];
     expect(mapped(payload)['event_id']).toBe('chatcmpl-Bq7x2Lm9ZkR4tW8vN1pQ3sD6fG0hJ@1795167000.123456');
+    const named = callbackFixture('litellm-call-id');
+    delete named['call_id'];
+    expect(mapped(named)['event_id']).toBe('chatcmpl-Cx4Wq8Tn2Lp6Vb0Rm3Zk7Yh1Jd5@1795167300.75');
   });
 
   it('names provider and model the way the catalog does: Bedrock is aws, the provider prefix leaves the model', () => {
