@@ -119,7 +119,11 @@ const envSchema = z.object({
 
   /** How OTLP spans become usage events: attribute mappings, provider names, model-call operations (JSON; see docs/sending-usage.md, OpenTelemetry). Unset: the defaults. */
   SPENDLINE_OTLP_FILE: z.string().min(1).optional(),
-  /** Largest POST /v1/traces body, compressed and after decompression (gzip bombs); the OTLP spec recommends 20 MiB. */
+  /**
+   * Largest POST /v1/traces body, compressed and after decompression (gzip bombs). 20 MiB is the OpenTelemetry
+   * Collector's default for its own OTLP/HTTP receiver (confighttp max_request_body_size), so what a collector
+   * takes is taken here; the OTLP specification requires a limit and recommends 64 MiB, not 20.
+   */
   OTLP_MAX_BODY_BYTES: integer(1024, 256 * 1024 * 1024).default(20 * 1024 * 1024),
   /** Largest POST /v1/callbacks/* body: LiteLLM batches up to 512 payloads of 2–6 KB each and drops a batch it cannot deliver, so this is larger than INGEST_MAX_BODY_BYTES. */
   CALLBACK_MAX_BODY_BYTES: integer(1024, 256 * 1024 * 1024).default(16 * 1024 * 1024),

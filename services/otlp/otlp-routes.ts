@@ -35,7 +35,7 @@ export interface OtlpRouteOptions {
   readonly policy: PolicySource;
   readonly settings: OtlpSettings;
   readonly metrics: Metrics;
-  /** Largest body, compressed and decompressed (the spec recommends 20 MiB). */
+  /** Largest body, compressed and decompressed (OTLP_MAX_BODY_BYTES: 20 MiB, the collector's own receiver default). */
   readonly maxBodyBytes: number;
   /** Most events handed to Kafka in one produce request (a request's spans may be many more). */
   readonly maxPublishBatch: number;
