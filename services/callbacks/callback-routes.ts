@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { HttpError, invalidRequest } from '../api/http-errors.ts';
 import type { RouteDocs } from '../api/openapi.ts';
 import type { PolicySource } from '../attribution/policy-source.ts';
-import { EVENT_LIMITS } from '@spendline/emitter/usage-event';
+import { EVENT_LIMITS, NO_CONTROL_CHARACTERS } from '@spendline/emitter/usage-event';
 import { publishAccepted, type EventPublisher } from '../ingest/ingest-routes.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { validate } from '@spendline/emitter/field-issues';
@@ -22,7 +22,6 @@ export interface CallbackRouteDeps {
   readonly limits: { readonly maxBodyBytes: number; readonly maxItems: number };
 }
 
-const NO_CONTROL_CHARACTERS = /^[^\p{Cc}]*$/u;
 const queryValue = z.string().trim().min(1, 'must not be empty').max(EVENT_LIMITS.maxNameLength).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters');
 
 /** Set once in the gateway's callback URL: what its payloads cannot say. */

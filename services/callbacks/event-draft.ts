@@ -1,5 +1,6 @@
 import type { FieldIssue } from '@spendline/emitter/field-issues';
-import { EVENT_LIMITS, TAG_KEY_PATTERN } from '@spendline/emitter/usage-event';
+import { EVENT_LIMITS, isStorableTag } from '@spendline/emitter/usage-event';
+import { droppedLabelTag, isLabelField, labelProblem, tagsWithNotes, type LabelField } from '../ingest/unstorable-labels.ts';
 
 /**
  * A usage event in its JSON form (what POST /v1/events takes), built from one
@@ -25,18 +26,26 @@ export interface CallbackIssue extends FieldIssue {
   readonly field?: string;
 }
 
-const NO_CONTROL_CHARACTERS = /^[^\p{Cc}]*$/u;
-
 export class EventDraft {
   readonly #event: Record<string, unknown> = {};
   readonly #tags: Record<string, string> = Object.create(null) as Record<string, string>;
   readonly #sources: Record<string, string> = {};
+  /** Labels left out because they cannot be stored, as the notes the event carries among its tags. */
+  readonly #dropped = new Map<string, readonly [string, string]>();
 
-  /** Sets a field unless the value is absent; the first value set for a field wins (callers go from strongest source to weakest). */
+  /**
+   * Sets a field unless the value is absent; the first value set for a field
+   * wins (callers go from strongest source to weakest). An attribution
+   * dimension or error_code that cannot be stored is dropped with a note
+   * rather than costing the call its event (services/ingest/unstorable-labels.ts),
+   * and no weaker source fills it in.
+   */
   set(field: string, value: unknown, source: string): this {
-    if (value === undefined || value === null || Object.hasOwn(this.#event, field)) return this;
-    this.#event[field] = value;
+    if (value === undefined || value === null || Object.hasOwn(this.#event, field) || this.#dropped.has(field)) return this;
     this.#sources[field] = source;
+    const problem = isLabelField(field) ? labelProblem(field, value) : null;
+    if (problem === null) this.#event[field] = value;
+    else this.#dropped.set(field, droppedLabelTag(field as LabelField, source, problem));
     return this;
   }
 
@@ -46,29 +55,29 @@ export class EventDraft {
     return this;
   }
 
+  /** Whether the field is decided: set, or dropped as a label that cannot be stored. */
   has(field: string): boolean {
-    return Object.hasOwn(this.#event, field);
+    return Object.hasOwn(this.#event, field) || this.#dropped.has(field);
   }
 
   /**
-   * Adds a free tag when Spendline can store it (key pattern and lengths, no
-   * control characters, at most 50 tags) and the key is not taken yet; returns
-   * whether it was added. Tags are descriptive: one that cannot be stored is
-   * left out rather than costing the call its usage event.
+   * Adds a free tag when Spendline can store it (isStorableTag, at most 50
+   * tags) and the key is not taken yet; returns whether it was added. Tags are
+   * descriptive: one that cannot be stored is left out rather than costing the
+   * call its usage event.
    */
   tag(key: string, value: string | undefined, source: string): boolean {
-    if (value === undefined || Object.hasOwn(this.#tags, key)) return false;
-    if (key.length > EVENT_LIMITS.maxTagKeyLength || !TAG_KEY_PATTERN.test(key)) return false;
-    if (value.length > EVENT_LIMITS.maxTagValueLength || !NO_CONTROL_CHARACTERS.test(value)) return false;
+    if (value === undefined || Object.hasOwn(this.#tags, key) || !isStorableTag(key, value)) return false;
     if (Object.keys(this.#tags).length >= EVENT_LIMITS.maxTags) return false;
     this.#tags[key] = value;
     this.#sources[`tags.${key}`] = source;
     return true;
   }
 
+  /** The event; the notes of dropped labels come first among its tags, so the limit never cuts them. */
   build(): ItemMapping {
-    const tags = Object.keys(this.#tags).length > 0 ? { tags: { ...this.#tags } } : {};
-    return { kind: 'event', event: { ...this.#event, ...tags }, sources: { ...this.#sources } };
+    const tags = tagsWithNotes(this.#dropped.values(), Object.entries(this.#tags));
+    return { kind: 'event', event: { ...this.#event, ...(Object.keys(tags).length > 0 ? { tags } : {}) }, sources: { ...this.#sources } };
   }
 }
 

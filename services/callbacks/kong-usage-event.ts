@@ -1,5 +1,5 @@
 import { EVENT_LIMITS } from '@spendline/emitter/usage-event';
-import { validate, type FieldIssue } from '@spendline/emitter/field-issues';
+import { validate } from '@spendline/emitter/field-issues';
 import type { CallbackAdapter, CallbackDefaults } from './callback-batch.ts';
 import { applySpendlineHeaders, NAMED_DIMENSIONS, tagText } from './callback-attribution.ts';
 import { EventDraft, type ItemMapping } from './event-draft.ts';
@@ -77,8 +77,7 @@ export function kongUsageEvent(item: unknown, defaults: CallbackDefaults): ItemM
   const cost = block.usage?.cost;
   if (typeof cost === 'number' && cost > 0) draft.set('reported_cost', jsonNumberToDecimal(cost), `${path}.usage.cost`);
 
-  const issue = setOwner(draft, entry, found, defaults);
-  if (issue) return { kind: 'invalid', issues: [issue] };
+  setOwner(draft, entry, found, defaults);
   return draft.build();
 }
 
@@ -133,13 +132,12 @@ function firstOf(usage: KongAiBlock['usage'], fields: readonly CountField[]): [n
   return [0, fields[0]!];
 }
 
-function setOwner(draft: EventDraft, entry: KongLogEntry, { block, path }: { block: KongAiBlock; path: string }, defaults: CallbackDefaults): FieldIssue | null {
+function setOwner(draft: EventDraft, entry: KongLogEntry, { block, path }: { block: KongAiBlock; path: string }, defaults: CallbackDefaults): void {
   const operator = entry.spendline;
   // The operator's custom fields are Kong's own knowledge; request headers are the client's claim.
   for (const dimension of NAMED_DIMENSIONS) draft.set(dimension, present(operator?.[dimension]), `spendline.${dimension}`);
   const headers = entry.request?.headers;
-  const headerIssue = applySpendlineHeaders(draft, headers, 'request.headers');
-  if (headerIssue) return headerIssue;
+  applySpendlineHeaders(draft, headers, 'request.headers');
   draft.set('api_key_id', present(entry.authenticated_entity?.id), 'authenticated_entity.id');
   draft.set('environment', defaults.environment, 'environment (query parameter)');
   draft.set('gateway_id', present(operator?.gateway_id) ?? defaults.gatewayId, 'spendline.gateway_id');
@@ -157,7 +155,6 @@ function setOwner(draft: EventDraft, entry: KongLogEntry, { block, path }: { blo
   draft.tag('kong.workspace', present(entry.workspace_name), 'workspace_name');
   draft.tag('kong.cache_status', present(block.cache?.cache_status), `${path}.cache.cache_status`);
   for (const [key, value] of Object.entries(operator?.tags ?? {})) draft.tag(key, tagText(value), `spendline.tags.${key}`);
-  return null;
 }
 
 export const kongAdapter: CallbackAdapter = { name: 'kong', itemName: 'a Kong log entry', map: kongUsageEvent };

@@ -106,8 +106,7 @@ export function liteLlmUsageEvent(item: unknown, defaults: CallbackDefaults): It
     draft.set('reported_cost', cost, 'response_cost');
   }
 
-  const issue = setOwner(draft, payload, defaults);
-  if (issue) return { kind: 'invalid', issues: [issue] };
+  setOwner(draft, payload, defaults);
   return draft.build();
 }
 
@@ -197,7 +196,7 @@ function setTokens(draft: EventDraft, payload: LiteLlmPayload, usage: LiteLlmUsa
     .set('output_audio_tokens', usage?.completion_tokens_details?.audio_tokens ?? 0, at('completion_tokens_details.audio_tokens'));
 }
 
-function setOwner(draft: EventDraft, payload: LiteLlmPayload, defaults: CallbackDefaults): FieldIssue | null {
+function setOwner(draft: EventDraft, payload: LiteLlmPayload, defaults: CallbackDefaults): void {
   const metadata = payload.metadata;
   // The virtual key is LiteLLM's own knowledge of who called: it wins over what the request claims.
   const keyHash = present(metadata?.user_api_key_hash);
@@ -210,8 +209,7 @@ function setOwner(draft: EventDraft, payload: LiteLlmPayload, defaults: Callback
     const value = spendLogs[dimension];
     if (typeof value === 'string') draft.set(dimension, present(value), `metadata.spend_logs_metadata.${dimension}`);
   }
-  const headerIssue = applySpendlineHeaders(draft, metadata?.requester_custom_headers, 'metadata.requester_custom_headers');
-  if (headerIssue) return headerIssue;
+  applySpendlineHeaders(draft, metadata?.requester_custom_headers, 'metadata.requester_custom_headers');
   const endUser = present(payload.end_user);
   draft.set('user_id', endUser ?? present(metadata?.user_api_key_end_user_id), endUser ? 'end_user' : 'metadata.user_api_key_end_user_id');
   draft.set('environment', defaults.environment, 'environment (query parameter)');
@@ -238,7 +236,6 @@ function setOwner(draft: EventDraft, payload: LiteLlmPayload, defaults: Callback
     const tag = splitTag(text);
     if (tag) draft.tag(tag[0], tag[1], `request_tags[${index}]`);
   });
-  return null;
 }
 
 export const liteLlmAdapter: CallbackAdapter = { name: 'litellm', itemName: 'a LiteLLM standard logging payload', map: liteLlmUsageEvent };

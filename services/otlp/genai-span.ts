@@ -1,9 +1,10 @@
 import type { FieldIssue } from '@spendline/emitter/field-issues';
-import { ATTRIBUTION_FIELDS } from '@spendline/emitter/usage-event';
+import { ATTRIBUTION_FIELDS, isStorableTag } from '@spendline/emitter/usage-event';
 import { firstText, hasGenAiAttributes, tokenCount } from './attribute-values.ts';
 import { STATUS_CODE, type AnyValue, type Attributes, type OtlpSpan } from './otlp-model.ts';
 import type { OtlpSettings } from './otlp-settings.ts';
 import { catalogProvider } from '../ingest/provider-names.ts';
+import { droppedLabelTag, labelProblem, tagsWithNotes } from '../ingest/unstorable-labels.ts';
 
 /**
  * One span judged by the OpenTelemetry GenAI semantic conventions: not a
@@ -126,13 +127,18 @@ export function judgeSpan(span: OtlpSpan, resource: Attributes, settings: OtlpSe
     event['ttft_ms'] = ttft;
     sources['ttft_ms'] = GEN_AI.timeToFirstChunk;
   }
+  // Labels Spendline cannot store are left out with a note (services/ingest/unstorable-labels.ts): a rejected span is never resent.
+  const notes: (readonly [string, string])[] = [];
   if (event['status'] === 'error') {
     const errorType = firstText(attributes, [GEN_AI.errorType]);
-    // error_code is a label: a long exception name is cut rather than costing the call its record.
-    if (errorType) event['error_code'] = errorType.text.slice(0, 128);
+    // A long exception name is cut rather than dropped: its start still names the error.
+    const errorCode = errorType?.text.slice(0, 128);
+    const problem = errorCode === undefined ? null : labelProblem('error_code', errorCode);
+    if (problem !== null) notes.push(droppedLabelTag('error_code', `span attribute ${GEN_AI.errorType}`, problem));
+    else if (errorCode !== undefined) event['error_code'] = errorCode;
     sources['error_code'] = GEN_AI.errorType;
   }
-  Object.assign(event, attribution(attributes, resource, settings, sources));
+  Object.assign(event, attribution(attributes, resource, settings, sources, notes));
   return { outcome: 'event', event, sources };
 }
 
@@ -169,9 +175,11 @@ function firstChunkMs(value: AnyValue | undefined): number | null {
 /**
  * Dimensions and tags from the mapped attributes. A span attribute overrides
  * the resource attribute of the same key; among the keys mapped to one
- * dimension, the first present wins.
+ * dimension, the first present wins. A dimension value that cannot be stored
+ * leaves the dimension absent and a note among the tags; a tag value that
+ * cannot be stored is left out.
  */
-function attribution(span: Attributes, resource: Attributes, settings: OtlpSettings, sources: Record<string, string>): Record<string, unknown> {
+function attribution(span: Attributes, resource: Attributes, settings: OtlpSettings, sources: Record<string, string>, notes: (readonly [string, string])[]): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   const find = (keys: readonly string[]) => {
     for (const key of keys) {
@@ -185,16 +193,18 @@ function attribution(span: Attributes, resource: Attributes, settings: OtlpSetti
   for (const field of ATTRIBUTION_FIELDS) {
     const found = find(settings.dimensions[field]);
     if (!found) continue;
-    fields[field] = found.text;
+    const problem = labelProblem(field, found.text);
+    if (problem !== null) notes.push(droppedLabelTag(field, found.source, problem));
+    else fields[field] = found.text;
     sources[field] = found.source;
   }
-  const tags: Record<string, string> = {};
+  const tags: [string, string][] = [];
   for (const [key, tag] of settings.tags) {
     const found = find([key]);
-    if (!found) continue;
-    tags[tag] = found.text;
+    if (!found || !isStorableTag(tag, found.text)) continue;
+    tags.push([tag, found.text]);
     sources[`tags.${tag}`] = found.source;
   }
-  fields['tags'] = tags;
+  fields['tags'] = tagsWithNotes(notes, tags);
   return fields;
 }

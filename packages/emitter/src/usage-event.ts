@@ -62,7 +62,24 @@ export type AttributionField = (typeof ATTRIBUTION_FIELDS)[number];
 export const TAG_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.:\/-]*$/;
 const TAG_KEY_MESSAGE = 'must start with a letter and use only letters, digits and _ . : / -';
 /** No control characters (newlines, NUL, escapes) in names and tag values: they break CSV exports and terminals. */
-const NO_CONTROL_CHARACTERS = /^[^\p{Cc}]*$/u;
+export const NO_CONTROL_CHARACTERS = /^[^\p{Cc}]*$/u;
+
+/**
+ * Whether a tag can be stored as it is: the `tags` field's rules for one
+ * entry (a tag key of at most maxTagKeyLength characters, a value of at most
+ * maxTagValueLength without control characters). The count (maxTags) is the
+ * caller's to keep. Paths that turn another system's labels into tags (OTLP
+ * attributes, gateway callbacks) leave out a tag that fails this rather than
+ * lose the call: a tag describes a call, it never prices it.
+ */
+export function isStorableTag(key: string, value: string): boolean {
+  return (
+    key.length <= EVENT_LIMITS.maxTagKeyLength &&
+    TAG_KEY_PATTERN.test(key) &&
+    value.length <= EVENT_LIMITS.maxTagValueLength &&
+    NO_CONTROL_CHARACTERS.test(value)
+  );
+}
 
 const tokenCount = z.number().int('must be a whole number').nonnegative('must not be negative').max(Number.MAX_SAFE_INTEGER);
 const durationMs = z.number().int('must be a whole number of milliseconds').nonnegative('must not be negative').max(EVENT_LIMITS.maxDurationMs, 'must be at most one day');

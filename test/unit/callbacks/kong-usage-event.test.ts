@@ -90,6 +90,15 @@ describe('Kong log entry (http-log, AI Proxy statistics) → usage event', () =>
     expect(mapped(entry)).toMatchObject({ team: 'support', gateway_id: 'kong-eu-1' });
   });
 
+  it('keeps a call whose dimension it cannot store, the dimension absent and noted in a tag', () => {
+    const entry = callbackFixture('kong-openai-chat');
+    entry['spendline'] = { team: 'x'.repeat(300) };
+    entry['request']['headers']['x-spendline-team'] = 'claimed';
+    const event = mapped(entry);
+    expect(event).not.toHaveProperty('team');
+    expect(event['tags']).toMatchObject({ 'spendline.dropped.team': 'spendline.team: must be at most 256 characters' });
+  });
+
   it('ignores entries of routes without AI Proxy statistics, whatever else they hold', () => {
     expect(map(callbackFixture('kong-plain-route'))).toEqual({ kind: 'ignored', reason: 'no ai block: the request was not proxied to a model by AI Proxy with log_statistics' });
     expect(map({ ...callbackFixture('kong-plain-route'), ai: { 'ai-prompt-guard': { status: 'allowed' } } })).toEqual({ kind: 'ignored', reason: 'no ai.proxy usage or meta: no model call statistics in this entry' });

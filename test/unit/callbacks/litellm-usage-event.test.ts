@@ -371,11 +371,40 @@ describe('LiteLLM payloads Spendline refuses, each with the field at fault', () 
     expect(issuesOf(payload)).toEqual([{ path: 'startTime', message: 'is required' }]);
   });
 
-  it('a malformed x-spendline-tags header, named as LiteLLM logged it', () => {
+});
+
+describe('labels LiteLLM logged that Spendline cannot store (LiteLLM never resends a rejected item)', () => {
+  it('leaves out a malformed x-spendline-tags pair, keeping the others and the call', () => {
     const payload = callbackFixture('litellm-openai-stream');
-    payload['metadata']['requester_custom_headers'] = { 'X-Spendline-Tags': 'no equals sign' };
-    expect(issuesOf(payload)).toEqual([
-      { path: 'metadata.requester_custom_headers.X-Spendline-Tags', message: 'x-spendline-tags must be key=value pairs separated by commas, keys starting with a letter (got "no equals sign")' },
-    ]);
+    payload['metadata']['requester_custom_headers'] = {};
+    const without = mapped(payload);
+    payload['metadata']['requester_custom_headers'] = { 'X-Spendline-Tags': 'no equals sign, release=2026.11, 9lives=x' };
+    expect(mapped(payload)).toEqual({ ...without, tags: { ...(without['tags'] as object), release: '2026.11' } });
+  });
+
+  it('keeps a call whose dimension it cannot store: absent, not filled from a weaker source, and noted in a tag', () => {
+    const payload = callbackFixture('litellm-openai-chat');
+    payload['metadata']['user_api_key_team_alias'] = 's'.repeat(257);
+    payload['metadata']['spend_logs_metadata']['feature'] = 'answers\nv2';
+    payload['metadata']['requester_custom_headers'] = { 'X-Spendline-Feature': 'from-header', 'x-spendline-session': 'x'.repeat(300) };
+    const event = mapped(payload);
+    expect(event).not.toHaveProperty('team');
+    expect(event).not.toHaveProperty('feature');
+    expect(event).not.toHaveProperty('session_id');
+    expect(event).toMatchObject({ input_tokens: 1830, api_key_id: '88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b' });
+    expect(event['tags']).toMatchObject({
+      'spendline.dropped.team': 'metadata.user_api_key_team_alias: must be at most 256 characters',
+      'spendline.dropped.feature': 'metadata.spend_logs_metadata.feature: must not contain control characters',
+      'spendline.dropped.session_id': 'metadata.requester_custom_headers.x-spendline-session: must be at most 256 characters',
+    });
+  });
+
+  it('keeps the notes within the 50-tag limit, ahead of the payload\'s own tags', () => {
+    const payload = callbackFixture('litellm-openai-chat');
+    payload['request_tags'] = Array.from({ length: 60 }, (_, index) => `t${index}:v`);
+    payload['metadata']['user_api_key_team_alias'] = '\u0007';
+    const tags = mapped(payload)['tags'] as Record<string, string>;
+    expect(Object.keys(tags)).toHaveLength(50);
+    expect(tags['spendline.dropped.team']).toBe('metadata.user_api_key_team_alias: must not contain control characters');
   });
 });

@@ -234,8 +234,37 @@ describe('attribution from resource and span attributes', () => {
     expect(event).toMatchObject({ team: 'search', feature: null, gateway_id: 'collector-eu', tags: { release: '2026.11' } });
   });
 
-  it('names the span attribute when the shared validation refuses a mapped value', () => {
-    expect(rejectionOf({ ...CHAT, 'gen_ai.agent.name': 'x'.repeat(300) })).toEqual([{ path: 'tags.agent (from span attribute gen_ai.agent.name)', message: 'must be at most 256 characters' }]);
+  it('leaves out a tag it cannot store rather than the call (a rejected span is never resent)', () => {
+    expect(eventOf({ ...CHAT, 'gen_ai.agent.name': 'x'.repeat(300) }, { 'service.version': '1' }).tags).toEqual({});
+    expect(eventOf({ ...CHAT, 'gen_ai.agent.name': 'planner\nexecutor', 'gen_ai.agent.id': 'agent-7' }).tags).toEqual({ agent_id: 'agent-7' });
+  });
+
+  it('keeps a call whose dimension it cannot store: the dimension absent (no weaker attribute fills it), a tag saying where and why', () => {
+    const event = eventOf({ ...CHAT, 'spendline.feature': 'answers\u0000', 'gen_ai.agent.name': 'planner' }, { 'spendline.team': 't'.repeat(300), 'service.name': 'checkout' });
+    expect(event).toMatchObject({ team: null, feature: null, input_tokens: 0 });
+    expect(event.tags).toEqual({
+      'spendline.dropped.team': 'resource attribute spendline.team: must be at most 256 characters',
+      'spendline.dropped.feature': 'span attribute spendline.feature: must not contain control characters',
+      agent: 'planner',
+    });
+  });
+
+  it('keeps a failed call whose error.type it cannot store, without the error code', () => {
+    expect(eventOf({ ...CHAT, 'error.type': 'Timeout\r\nretry' }, {}, { error: true })).toMatchObject({
+      status: 'error',
+      error_code: null,
+      tags: { 'spendline.dropped.error_code': 'span attribute error.type: must not contain control characters' },
+    });
+  });
+
+  it('keeps the notes of dropped dimensions within the 50-tag limit, before mapped tags', () => {
+    const keys = Array.from({ length: 50 }, (_, index) => `custom.attr${index}`);
+    const settings = otlpSettings(otlpFile.parse({ tags: Object.fromEntries(keys.map((key, index) => [key, `tag${index}`])) }));
+    const event = eventOf({ ...CHAT, ...Object.fromEntries(keys.map((key) => [key, 'v'])) }, { 'spendline.team': 't'.repeat(300) }, {}, settings);
+    expect(Object.keys(event.tags)).toHaveLength(50);
+    expect(event.tags['spendline.dropped.team']).toBe('resource attribute spendline.team: must be at most 256 characters');
+    expect(event.tags['tag48']).toBe('v');
+    expect(event.tags).not.toHaveProperty('tag49');
   });
 
   it('applies the attribution policy every ingest path shares', () => {
