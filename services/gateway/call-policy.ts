@@ -55,18 +55,27 @@ export type BudgetAction = { readonly action: 'allow' } | { readonly action: 'bl
  * wins; else the first downgrade (by budget id, so replicas agree).
  */
 export function budgetAction(statuses: Iterable<BudgetStatus>, call: Readonly<Record<string, unknown>> & { readonly tags?: Readonly<Record<string, string>> }): BudgetAction {
-  let downgrade: BudgetAction | null = null;
-  // Most statuses allow: only the others are ordered.
-  const acting: BudgetStatus[] = [];
-  for (const status of statuses) if (status.decision !== 'allow') acting.push(status);
-  for (const status of acting.sort((a, b) => a.budget_id.localeCompare(b.budget_id))) {
-    const covered = Object.entries(status.scope).every(([dimension, accepted]) => {
-      const value = dimension.startsWith('tag:') ? call.tags?.[dimension.slice(4)] : call[dimension];
-      return typeof value === 'string' && accepted.includes(value);
-    });
-    if (!covered) continue;
-    if (status.decision === 'block') return { action: 'block', status };
-    if (status.decision === 'downgrade' && status.downgrade_model && !downgrade) downgrade = { action: 'downgrade', status, model: status.downgrade_model };
+  // One pass, no sorting or copies: this runs on every call, and most statuses allow.
+  let block: BudgetStatus | null = null;
+  let downgrade: BudgetStatus | null = null;
+  for (const status of statuses) {
+    if (status.decision === 'allow' || !covers(status.scope, call)) continue;
+    if (status.decision === 'block') {
+      if (!block || status.budget_id.localeCompare(block.budget_id) < 0) block = status;
+    } else if (status.decision === 'downgrade' && status.downgrade_model) {
+      if (!downgrade || status.budget_id.localeCompare(downgrade.budget_id) < 0) downgrade = status;
+    }
   }
-  return downgrade ?? { action: 'allow' };
+  if (block) return { action: 'block', status: block };
+  if (downgrade) return { action: 'downgrade', status: downgrade, model: downgrade.downgrade_model! };
+  return { action: 'allow' };
+}
+
+/** A budget covers a call when the call has one of the values of every dimension of its scope. */
+function covers(scope: BudgetStatus['scope'], call: Readonly<Record<string, unknown>> & { readonly tags?: Readonly<Record<string, string>> }): boolean {
+  for (const dimension in scope) {
+    const value = dimension.startsWith('tag:') ? call.tags?.[dimension.slice(4)] : call[dimension];
+    if (typeof value !== 'string' || !scope[dimension]!.includes(value)) return false;
+  }
+  return true;
 }

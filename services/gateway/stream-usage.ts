@@ -59,11 +59,13 @@ export class StreamUsage {
       this.#pendingBytes = 0;
     }
     let start = 0;
-    for (;;) {
-      const end = eventEnd(bytes, start);
-      if (!end) break;
-      this.#event(bytes, start, end.text);
-      start = end.next;
+    // The next "usage" in bytes at or after `start` (-1: none): one search serves every event before it.
+    let usageAt = bytes.indexOf(USAGE_KEY);
+    for (let at = blankLineAt(bytes, start); at !== -1; at = blankLineAt(bytes, start)) {
+      const end = at > start && bytes[at - 1] === CR ? at - 1 : at;
+      if (usageAt !== -1 && usageAt < start) usageAt = bytes.indexOf(USAGE_KEY, start);
+      if (this.#wanted(bytes, usageAt, end)) this.#event(bytes, start, end);
+      start = bytes[at + 1] === LF ? at + 2 : at + 3;
     }
     // A copy: the chunk's memory is not kept alive for a few bytes of it.
     if (start < bytes.length) this.#hold(Buffer.from(bytes.subarray(start)));
@@ -74,7 +76,7 @@ export class StreamUsage {
     const pending = Buffer.concat(this.#pending);
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#event(pending, 0, pending.length);
+    if (this.#wanted(pending, pending.indexOf(USAGE_KEY), pending.length)) this.#event(pending, 0, pending.length);
   }
 
   #hold(part: Buffer): void {
@@ -86,9 +88,13 @@ export class StreamUsage {
     }
   }
 
-  /** The event in bytes[start, end): parsed only when it can tell the model or the usage. */
+  /** Whether an event ending at `end`, the next "usage" key being at `usageAt` (-1: none), can tell the model while it is unknown, or a usage. */
+  #wanted(bytes: Buffer, usageAt: number, end: number): boolean {
+    return this.#model === null || (usageAt !== -1 && usageAt < end && carriesUsage(bytes, usageAt, end));
+  }
+
+  /** Reads the event in bytes[start, end): called only for those #wanted. */
   #event(bytes: Buffer, start: number, end: number): void {
-    if (this.#model !== null && !carriesUsage(bytes, start, end)) return;
     const data = eventData(bytes.toString('utf8', start, end));
     if (data === '' || data === '[DONE]') return;
     let parsed: unknown;
@@ -125,18 +131,15 @@ export class StreamUsage {
 }
 
 /**
- * Where the event starting at `from` ends: `text`, the end of its last line
- * (without its line break), and `next`, where the following event starts —
- * after the blank line (`\n\n` or `\r\n\r\n`) that ends it. Null until that
- * blank line has arrived.
+ * Where the event starting at `from` ends: the line break ending its last
+ * line, the first of the blank line (`\n\n` or `\n\r\n`, so `\r\n\r\n`
+ * too) that ends an event. -1 until that blank line has arrived.
  */
-function eventEnd(bytes: Buffer, from: number): { text: number; next: number } | null {
+function blankLineAt(bytes: Buffer, from: number): number {
   for (let at = bytes.indexOf(LF, from); at !== -1; at = bytes.indexOf(LF, at + 1)) {
-    const text = at > from && bytes[at - 1] === CR ? at - 1 : at;
-    if (bytes[at + 1] === LF) return { text, next: at + 2 };
-    if (bytes[at + 1] === CR && bytes[at + 2] === LF) return { text, next: at + 3 };
+    if (bytes[at + 1] === LF || (bytes[at + 1] === CR && bytes[at + 2] === LF)) return at;
   }
-  return null;
+  return -1;
 }
 
 /** The data of an event: its `data:` lines, without the field name and one space after it, joined by line breaks. */
@@ -150,21 +153,20 @@ function eventData(event: string): string {
     .join('\n');
 }
 
-/** Whether bytes[start, end) hold a `"usage"` key with a value other than null. */
-function carriesUsage(bytes: Buffer, start: number, end: number): boolean {
-  const event = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
-  for (let at = event.indexOf(USAGE_KEY); at !== -1; at = event.indexOf(USAGE_KEY, at + 1)) {
-    let next = skipSpace(event, at + USAGE_KEY.length);
-    if (event[next] !== 0x3a /* : */) continue;
-    next = skipSpace(event, next + 1);
-    if (next < event.length && event[next] !== 0x6e /* n of null */) return true;
+/** Whether a `"usage"` key, the one at `usageAt` or a later one before `end`, has a value other than null. */
+function carriesUsage(bytes: Buffer, usageAt: number, end: number): boolean {
+  for (let at = usageAt; at !== -1 && at < end; at = bytes.indexOf(USAGE_KEY, at + 1)) {
+    let next = skipSpace(bytes, at + USAGE_KEY.length, end);
+    if (bytes[next] !== 0x3a /* : */) continue;
+    next = skipSpace(bytes, next + 1, end);
+    if (next < end && bytes[next] !== 0x6e /* n of null */) return true;
   }
   return false;
 }
 
-function skipSpace(bytes: Buffer, at: number): number {
+function skipSpace(bytes: Buffer, at: number, end: number): number {
   let next = at;
-  while (next < bytes.length && (bytes[next] === 0x20 || bytes[next] === 0x09 || bytes[next] === LF || bytes[next] === CR)) next += 1;
+  while (next < end && (bytes[next] === 0x20 || bytes[next] === 0x09 || bytes[next] === LF || bytes[next] === CR)) next += 1;
   return next;
 }
 

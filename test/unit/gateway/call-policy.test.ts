@@ -37,6 +37,14 @@ describe('budget actions', () => {
     expect(budgetAction(statuses, { team: 'search', feature: 'chat', tags: { tier: 'paid' } })).toMatchObject({ action: 'downgrade', model: 'gpt-4o-mini' });
     expect(budgetAction(statuses, { team: 'search', feature: 'search', tags: {} })).toEqual({ action: 'allow' });
   });
+
+  it('picks the first budget by id among several that cover the call, whatever the order of the feed', () => {
+    const statuses = [status('z-down', { team: ['search'] }, 'downgrade', 'gpt-4o-mini'), status('m-down', { team: ['search'] }, 'downgrade', 'gpt-4.1-nano'), status('q-block', { feature: ['chat'] }, 'block'), status('k-block', { feature: ['chat'] }, 'block')];
+    for (const order of [statuses, [...statuses].reverse()]) {
+      expect(budgetAction(order, { team: 'search', feature: 'chat' })).toMatchObject({ action: 'block', status: { budget_id: 'k-block' } });
+      expect(budgetAction(order, { team: 'search', feature: 'search' })).toMatchObject({ action: 'downgrade', status: { budget_id: 'm-down' }, model: 'gpt-4.1-nano' });
+    }
+  });
 });
 
 describe('key rate limits', () => {
