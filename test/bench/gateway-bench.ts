@@ -18,20 +18,33 @@
  *   - the load client (gateway/load-client.ts).
  *
  * For each rate of BENCH_RATES (default 1000,5000 requests/s) and each mode
- * (non-streaming, streaming), the load client calls the mock directly, then
- * through the gateway, each for BENCH_WARMUP_SECONDS (default 3, discarded)
- * then BENCH_SECONDS (default 20, measured). It is open-loop at a fixed
- * rate (gateway/fixed-rate-client.ts) and times each request with
+ * (non-streaming, streaming), the load client calls the mock directly and
+ * through the gateway in BENCH_ROUNDS rounds (default 5): in each round one
+ * run of each, in alternating order, each BENCH_SECONDS long (default 4,
+ * measured) after BENCH_ROUND_WARMUP_SECONDS at the same rate (default 1,
+ * discarded: a process idle for a few seconds has collection and compilation
+ * work to catch up on); the first round's warm-up is BENCH_WARMUP_SECONDS
+ * (default 3). The load client is open-loop at a fixed rate
+ * (gateway/fixed-rate-client.ts) and times each request with
  * process.hrtime.bigint() from just before it is written to the end of the
  * answer (and to its headers: first byte), so latencies have µs resolution.
- * Added latency = gateway − direct, percentile by percentile (a difference of
- * percentiles, not a percentile of differences). While each run goes on,
- * this process reads the CPU time of the three processes and the gateway's
- * RSS (every 250 ms) from /proc, and the machine's busy share from
- * /proc/stat: other work on the machine shows there. After each gateway run
- * it checks that the gateway encoded one usage event per call it forwarded
- * and, when every call was answered, one per answered call with the usage
- * the mock reported.
+ * Added latency = gateway − direct, percentile by percentile, within a
+ * round (a difference of percentiles, not a percentile of differences); the
+ * figure reported is the median over rounds. Rounds rather than one long
+ * run of each: on a machine shared with other work, a burst of it lands in
+ * one round's runs instead of skewing one side of the comparison.
+ *
+ * While each run goes on, this process reads the CPU time of the three
+ * processes and the gateway's RSS (every 250 ms) from /proc, and the
+ * machine's busy share from /proc/stat; the busy share less the three
+ * processes' is reported as other work, per run. After each gateway run it
+ * checks that the gateway encoded one usage event per call it forwarded and,
+ * when every call was answered, one per answered call with the usage the
+ * mock reported.
+ *
+ * BENCH_PIN=1 pins the gateway to the last core and the load client and the
+ * mock to the others (taskset), as when the gateway has a machine of its
+ * own; the default leaves placement to the scheduler.
  *
  * After the runs of each rate, as a cross-check with the ecosystem's load
  * generator, autocannon at the same overall rate for BENCH_CROSSCHECK_SECONDS
@@ -46,6 +59,7 @@
  *
  * Prints one JSON document on stdout and a table on stderr. Linux only (/proc).
  */
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,8 +74,11 @@ import type { MockUpstreamHandlers } from './gateway/mock-upstream.ts';
 import { ProcessUsage, type UsageReport } from './gateway/process-usage.ts';
 
 const env = process.env;
-const seconds = Number(env['BENCH_SECONDS'] ?? 20);
+const seconds = Number(env['BENCH_SECONDS'] ?? 4);
+const rounds = Math.max(1, Number(env['BENCH_ROUNDS'] ?? 5));
 const warmupSeconds = Number(env['BENCH_WARMUP_SECONDS'] ?? 3);
+const roundWarmupSeconds = Number(env['BENCH_ROUND_WARMUP_SECONDS'] ?? 1);
+const pin = env['BENCH_PIN'] === '1';
 const rates = (env['BENCH_RATES'] ?? '1000,5000').split(',').map(Number);
 const crossCheckSeconds = Number(env['BENCH_CROSSCHECK_SECONDS'] ?? 10);
 const crossCheckConnections = 10;
@@ -115,10 +132,10 @@ async function settle(): Promise<void> {
   }
 }
 
-async function measure(target: 'direct' | 'gateway', url: string, rate: number, headers: Record<string, string>, body: string): Promise<Measured> {
+async function measure(target: 'direct' | 'gateway', url: string, rate: number, headers: Record<string, string>, body: string, warmup: number): Promise<Measured> {
   const spec = { url, rate, headers, body, timeoutMs };
   await settle();
-  const warm = await client.call('fixedRate', { ...spec, seconds: warmupSeconds });
+  const warm = await client.call('fixedRate', { ...spec, seconds: warmup });
   if (warm.ok !== warm.sent) throw new Error(`warm-up ${target} at ${rate}/s: ${warm.non2xx} non-2xx answers and ${warm.errors} errors of ${warm.sent}`);
   const eventsBefore = await gateway.call('counts');
   const servedBefore = await upstream.call('served');
@@ -139,6 +156,28 @@ const added = (through: LatencySummary, direct: LatencySummary) => ({
   p999: round1(through.p999 - direct.p999),
 });
 const round1 = (value: number) => Math.round(value * 10) / 10;
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+const medianOf = <T>(items: readonly T[], pick: (item: T) => number) => round1(median(items.map(pick)));
+
+/** The machine's busy share (% of all cores) not used by the bench's three processes. */
+const otherWork = (usage: UsageReport) => round1(Math.max(0, usage.machineBusyPercent - Object.values(usage.cpuPercentOfOneCore).reduce((sum, value) => sum + value, 0) / cpus().length));
+
+/** Pins the gateway to the last core and the other two processes to the rest (taskset, every thread). */
+function pinProcesses(): string {
+  const last = cpus().length - 1;
+  if (last < 1) return 'not pinned: one core';
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(last), String(gateway.pid)], { stdio: 'ignore' });
+    for (const pid of [upstream.pid, client.pid]) execFileSync('taskset', ['-a', '-p', '-c', `0-${last - 1}`, String(pid)], { stdio: 'ignore' });
+    return `gateway on core ${last}, load client and mock on ${last === 1 ? 'core 0' : `cores 0-${last - 1}`}`;
+  } catch (err) {
+    return `not pinned: ${(err as Error).message}`;
+  }
+}
 
 function targetReport(measured: Measured, stream: boolean, target: 'direct' | 'gateway') {
   const { result, usage } = measured;
@@ -158,6 +197,7 @@ function targetReport(measured: Measured, stream: boolean, target: 'direct' | 'g
     cpuUsPerRequest: usage.cpuUsPerRequest,
     kernelSharePercent: usage.kernelSharePercent,
     machineBusyPercent: usage.machineBusyPercent,
+    otherWorkPercent: otherWork(usage),
     ...(target === 'gateway' ? { gatewayRssMiB: usage.rssMiB['gateway'], gatewayAfterRun: measured.internals } : {}),
     upstreamCalls: measured.upstreamCalls,
   };
@@ -200,24 +240,47 @@ try {
   const urls = { direct: `${upstreamBase}/chat/completions`, gateway: `${gatewayBase}/v1/chat/completions` };
   const headers = chatHeaders(key);
 
+  const placement = pin ? pinProcesses() : 'left to the scheduler';
   const runs = [];
   const crossCheck = [];
   for (const rate of rates) {
     for (const { mode, stream } of MODES) {
       const body = chatRequest(stream);
-      process.stderr.write(`${rate}/s ${mode}: direct...`);
-      const direct = await measure('direct', urls.direct, rate, headers, body);
-      process.stderr.write(' through the gateway...');
-      const through = await measure('gateway', urls.gateway, rate, headers, body);
-      process.stderr.write(' done\n');
+      process.stderr.write(`${rate}/s ${mode}, ${rounds} rounds:`);
+      const byRound = [];
+      for (let round = 0; round < rounds; round += 1) {
+        const warmup = round === 0 ? warmupSeconds : roundWarmupSeconds;
+        const order = round % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const);
+        const measured: Partial<Record<'direct' | 'gateway', Measured>> = {};
+        for (const target of order) measured[target] = await measure(target, urls[target], rate, headers, body, warmup);
+        const direct = measured.direct!;
+        const through = measured.gateway!;
+        byRound.push({
+          direct: targetReport(direct, stream, 'direct'),
+          gateway: targetReport(through, stream, 'gateway'),
+          addedLatencyUs: added(through.result.latencyUs.complete, direct.result.latencyUs.complete),
+          ...(stream ? { addedFirstByteUs: added(through.result.latencyUs.firstByte, direct.result.latencyUs.firstByte) } : {}),
+          usageEvents: usageEventCheck(through),
+        });
+        process.stderr.write(` ${round + 1}`);
+      }
+      process.stderr.write('\n');
+      const gatewayRuns = byRound.map((entry) => entry.gateway);
       runs.push({
         rate,
         mode,
-        direct: targetReport(direct, stream, 'direct'),
-        gateway: targetReport(through, stream, 'gateway'),
-        addedLatencyUs: added(through.result.latencyUs.complete, direct.result.latencyUs.complete),
-        ...(stream ? { addedFirstByteUs: added(through.result.latencyUs.firstByte, direct.result.latencyUs.firstByte) } : {}),
-        usageEvents: usageEventCheck(through),
+        addedLatencyUs: { p50: medianOf(byRound, (entry) => entry.addedLatencyUs.p50), p99: medianOf(byRound, (entry) => entry.addedLatencyUs.p99), p999: medianOf(byRound, (entry) => entry.addedLatencyUs.p999) },
+        addedP99UsByRound: byRound.map((entry) => entry.addedLatencyUs.p99),
+        directLatencyUs: { p50: medianOf(byRound, (entry) => entry.direct.latencyUs.p50), p99: medianOf(byRound, (entry) => entry.direct.latencyUs.p99), p999: medianOf(byRound, (entry) => entry.direct.latencyUs.p999) },
+        gatewayLatencyUs: { p50: medianOf(gatewayRuns, (run) => run.latencyUs.p50), p99: medianOf(gatewayRuns, (run) => run.latencyUs.p99), p999: medianOf(gatewayRuns, (run) => run.latencyUs.p999) },
+        gatewayAchievedPerSecond: medianOf(gatewayRuns, (run) => run.achievedPerSecond),
+        gatewayCpuPercentOfOneCore: medianOf(gatewayRuns, (run) => run.cpuPercentOfOneCore['gateway']!),
+        gatewayCpuUsPerRequest: medianOf(gatewayRuns, (run) => run.cpuUsPerRequest['gateway']!),
+        gatewayRssPeakMiB: Math.max(...gatewayRuns.map((run) => run.gatewayRssMiB?.peak ?? 0)),
+        otherWorkPercent: medianOf(byRound, (entry) => Math.max(entry.direct.otherWorkPercent, entry.gateway.otherWorkPercent)),
+        usageEventsOnePerCall: byRound.every((entry) => entry.usageEvents.onePerAnsweredCall),
+        usageEventsOnePerForwardedCall: byRound.every((entry) => entry.usageEvents.onePerForwardedCall),
+        rounds: byRound,
       });
     }
     // At the same rate before the next: a gateway overloaded at a higher rate stays slow for a while after.
@@ -236,10 +299,11 @@ try {
     date: new Date().toISOString(),
     machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: `${process.platform}-${process.arch}` },
     loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg().map((value) => Math.round(value * 100) / 100) },
-    settings: { seconds, warmupSeconds, rates, crossCheckSeconds, crossCheckConnections, timeoutMs, keyLimits },
+    settings: { seconds, rounds, warmupSeconds, roundWarmupSeconds, rates, crossCheckSeconds, crossCheckConnections, timeoutMs, keyLimits, placement },
     method: {
       latency: 'open-loop fixed-rate client in its own process over keep-alive node:http agents; per request, process.hrtime.bigint() from just before the write to the end of the body (latencyUs) and to the response headers (firstByteUs); 2xx only; exact nearest-rank percentiles',
-      addedLatency: 'gateway percentile minus direct percentile, per percentile',
+      addedLatency: 'per round, gateway percentile minus direct percentile (the two runs of a round back to back, in alternating order); reported: the median over rounds',
+      otherWork: 'machine busy share (all cores) less the CPU of the bench processes, per run; the larger of a round\'s two runs, median over rounds',
       emit: 'the gateway checks (checkUsageEvent) and Avro-encodes (schema registry, single-object) each usage event as UsageEmitter.emit does, then counts it instead of buffering it for Kafka; the Kafka send is after the response and measured by bench:pipeline',
       cpu: 'from /proc/<pid>/stat over each measured run, % of one core and CPU µs per answered request; gateway RSS from /proc/<pid>/status every 250 ms',
     },
@@ -263,23 +327,23 @@ try {
   const cell = (summary: { p50: number; p99: number; p999: number }) => `${summary.p50.toFixed(0)}/${summary.p99.toFixed(0)}/${summary.p999.toFixed(0)}`.padStart(17);
   const lines = [
     '',
-    `load average at start ${loadAverageAtStart.join(' ')}; latencies in µs (p50/p99/p99.9)`,
-    `${'rate'.padStart(5)} ${'mode'.padEnd(13)} ${'direct'.padStart(17)} ${'gateway'.padStart(17)} ${'added'.padStart(17)} ${'gw rate'.padStart(7)} ${'gw cpu%'.padStart(7)} ${'µs/req'.padStart(6)} ${'rss MiB'.padStart(7)} ${'busy%'.padStart(5)} events`,
+    `load average at start ${loadAverageAtStart.join(' ')}; ${rounds} rounds of ${seconds} s per target; processes ${placement}`,
+    `latencies in µs (p50/p99/p99.9), medians over rounds; other%: the machine's busy share not used by the bench`,
+    `${'rate'.padStart(5)} ${'mode'.padEnd(13)} ${'direct'.padStart(17)} ${'gateway'.padStart(17)} ${'added'.padStart(17)} ${'gw rate'.padStart(7)} ${'gw cpu%'.padStart(7)} ${'µs/req'.padStart(6)} ${'rss MiB'.padStart(7)} ${'other%'.padStart(6)} ${'added p99 by round'.padEnd(30)} events`,
     ...runs.map((run) =>
       [
         String(run.rate).padStart(5),
         run.mode.padEnd(13),
-        cell(run.direct.latencyUs),
-        cell(run.gateway.latencyUs),
+        cell(run.directLatencyUs),
+        cell(run.gatewayLatencyUs),
         cell(run.addedLatencyUs),
-        String(run.gateway.achievedPerSecond).padStart(7),
-        String(run.gateway.cpuPercentOfOneCore['gateway']).padStart(7),
-        String(run.gateway.cpuUsPerRequest['gateway']).padStart(6),
-        String(run.gateway.gatewayRssMiB?.peak ?? '').padStart(7),
-        String(run.gateway.machineBusyPercent).padStart(5),
-        run.usageEvents.onePerAnsweredCall
-          ? 'one per call'
-          : `${run.usageEvents.encoded} for ${run.usageEvents.forwardedCalls} forwarded, ${run.usageEvents.answeredCalls} answered (${run.usageEvents.onePerForwardedCall ? 'one per forwarded call' : 'MISMATCH'})`,
+        String(run.gatewayAchievedPerSecond).padStart(7),
+        String(run.gatewayCpuPercentOfOneCore).padStart(7),
+        String(run.gatewayCpuUsPerRequest).padStart(6),
+        String(run.gatewayRssPeakMiB).padStart(7),
+        String(run.otherWorkPercent).padStart(6),
+        run.addedP99UsByRound.map((value) => value.toFixed(0)).join(' ').padEnd(30),
+        run.usageEventsOnePerCall ? 'one per call' : run.usageEventsOnePerForwardedCall ? 'one per forwarded call (some calls unanswered)' : 'MISMATCH (see rounds[].usageEvents)',
       ].join(' '),
     ),
     `goal (${report.goal.statement}): ${report.goal.met ? 'met' : 'NOT met'}`,
