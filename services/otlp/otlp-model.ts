@@ -64,20 +64,42 @@ export type DecodedTraceRequest = { readonly ok: true; readonly request: OtlpTra
 
 /**
  * Bounds on what one request may make the decoders build, whatever its byte
- * size allows: a hostile or broken sender gets a 400 naming the bound instead
- * of exhausting memory or the stack. Generous for real exporters (the
- * collector's batch processor sends 8,192 spans, SDKs 512; SDKs keep at most
- * 128 attributes per span).
+ * size allows: a hostile or broken sender gets a 400 naming the bound, fast,
+ * instead of exhausting memory, the stack or the event loop. Both encodings
+ * decode under the same bounds. Real exporters stay far below them: the
+ * collector's batch processor sends 8,192 spans per request, SDKs 512; SDKs
+ * keep at most 128 attributes per span (OTEL_ATTRIBUTE_COUNT_LIMIT) and GenAI
+ * spans carry 20 to 40; a 20 MiB body holds about 800,000 real attributes
+ * (keys of 15 to 35 characters) as protobuf, 500,000 as JSON.
  */
-export const DECODE_LIMITS = {
+export const DECODE_LIMITS: DecodeLimits = {
   maxSpans: 100_000,
   /** resourceSpans and scopeSpans entries across the whole request. */
   maxGroups: 100_000,
-  /** Attributes and attribute values (nested ones included) across the whole request. */
+  /** Attributes and attribute values (nested ones included) across the whole request: a million attributes. */
   maxValues: 2_000_000,
   /** Nesting of array and kvlist values inside one attribute. */
   maxValueDepth: 16,
-} as const;
+  /**
+   * Values in one arrayValue, entries in one kvlistValue. The longest arrays
+   * instrumentations record are embedding vectors (3,072 floats for
+   * text-embedding-3-large, 4,096 for the largest common models).
+   */
+  maxListValues: 16_384,
+};
+
+export interface DecodeLimits {
+  readonly maxSpans: number;
+  readonly maxGroups: number;
+  readonly maxValues: number;
+  readonly maxValueDepth: number;
+  readonly maxListValues: number;
+}
+
+/** Why an arrayValue or kvlistValue past DecodeLimits.maxListValues is refused (the path names the list). */
+export function listLimitMessage(limits: DecodeLimits): string {
+  return `holds more than ${limits.maxListValues} values; an attribute value may hold at most ${limits.maxListValues}`;
+}
 
 /** The hex form of trace and span ids in OTLP/JSON and in usage events. */
 export function toHex(bytes: Uint8Array): string {

@@ -10,7 +10,7 @@ import { CONTENT_TYPES, exportTraceServiceResponse, rpcStatus, type OtlpEncoding
 import { encodingOf, readTraceRequest } from './otlp-body.ts';
 import type { OtlpSettings } from './otlp-settings.ts';
 import { judgeTraceExport, rejectionMessage } from './trace-export.ts';
-import { exportTraceServiceRequest } from './trace-request-json.ts';
+import { traceRequestJsonDocs } from './trace-request-docs.ts';
 
 const OTLP_DOCS: RouteDocs = {
   tag: 'ingest',
@@ -20,7 +20,7 @@ const OTLP_DOCS: RouteDocs = {
     'Spans that are GenAI model calls (gen_ai.operation.name chat, text_completion, generate_content, embeddings) become usage events identified by their trace and span ids; ' +
     'other spans are ignored. The answer is an ExportTraceServiceResponse in the request\'s encoding, with partial_success naming each rejected span and its attributes at fault; ' +
     'failures answer a google.rpc.Status. Resending is safe: a span counts once.',
-  body: exportTraceServiceRequest,
+  body: traceRequestJsonDocs,
   responses: { 200: 'Every model-call span stored durably (or rejected, see partial_success); other spans ignored' },
   errors: {
     413: 'Body larger than OTLP_MAX_BODY_BYTES, before or after decompression',

@@ -1,4 +1,4 @@
-import { DECODE_LIMITS, toHex, type AnyValue, type DecodedTraceRequest, type OtlpResourceSpans, type OtlpScopeSpans, type OtlpSpan } from './otlp-model.ts';
+import { DECODE_LIMITS, listLimitMessage, toHex, type AnyValue, type DecodedTraceRequest, type DecodeLimits, type OtlpResourceSpans, type OtlpScopeSpans, type OtlpSpan } from './otlp-model.ts';
 import { ProtobufReader, WIRE_TYPE, WireFormatError, wireTypeName } from './protobuf-reader.ts';
 
 /**
@@ -8,11 +8,13 @@ import { ProtobufReader, WIRE_TYPE, WireFormatError, wireTypeName } from './prot
  * trace/v1/trace.proto, common/v1/common.proto, resource/v1/resource.proto).
  * Unknown fields are skipped as proto3 requires; a known field with the wrong
  * wire type, a truncated or overlong value, an id of the wrong length, invalid
- * UTF-8, or more spans, values or nesting than DECODE_LIMITS allow fails the
- * whole request with the path where it happened (in OTLP/JSON names).
+ * UTF-8, or more spans, values, list entries or nesting than DECODE_LIMITS
+ * allow fails the whole request with the path where it happened (in OTLP/JSON
+ * names). Work is bounded by the limits whatever the body holds: a list is
+ * refused at its first entry past the limit, not after reading them all.
  */
-export function decodeTraceRequestProtobuf(body: Uint8Array): DecodedTraceRequest {
-  const budget = { spans: DECODE_LIMITS.maxSpans, groups: DECODE_LIMITS.maxGroups, values: DECODE_LIMITS.maxValues };
+export function decodeTraceRequestProtobuf(body: Uint8Array, limits: DecodeLimits = DECODE_LIMITS): DecodedTraceRequest {
+  const budget: Budget = { limits, spans: limits.maxSpans, groups: limits.maxGroups, values: limits.maxValues };
   const resourceSpans: OtlpResourceSpans[] = [];
   try {
     const reader = new ProtobufReader(body);
@@ -34,17 +36,18 @@ export function decodeTraceRequestProtobuf(body: Uint8Array): DecodedTraceReques
 }
 
 interface Budget {
+  readonly limits: DecodeLimits;
   spans: number;
   groups: number;
   values: number;
 }
 
 function spendGroup(budget: Budget, segment: string): void {
-  if (--budget.groups < 0) throw new LocatedError(`more than ${DECODE_LIMITS.maxGroups} resourceSpans and scopeSpans entries in one request; send smaller batches`, [segment]);
+  if (--budget.groups < 0) throw new LocatedError(`more than ${budget.limits.maxGroups} resourceSpans and scopeSpans entries in one request; send smaller batches`, [segment]);
 }
 
 function spendValue(budget: Budget): void {
-  if (--budget.values < 0) throw new LocatedError(`more than ${DECODE_LIMITS.maxValues} attributes and attribute values in one request; send smaller batches`, []);
+  if (--budget.values < 0) throw new LocatedError(`more than ${budget.limits.maxValues} attributes and attribute values in one request; send smaller batches`, []);
 }
 
 /** A decoding error on its way out, collecting the path it came through. */
@@ -120,7 +123,7 @@ function decodeScopeSpans(reader: ProtobufReader, budget: Budget): OtlpScopeSpan
       scope = located('scope', () => decodeScope(message));
     } else if (field === 2) {
       const segment = `spans[${spans.length}]`;
-      if (--budget.spans < 0) throw new LocatedError(`more than ${DECODE_LIMITS.maxSpans} spans in one request; send smaller batches`, [segment]);
+      if (--budget.spans < 0) throw new LocatedError(`more than ${budget.limits.maxSpans} spans in one request; send smaller batches`, [segment]);
       const message = expectMessage(reader, wireType, segment);
       spans.push(located(segment, () => decodeSpan(message, budget)));
     } else reader.skip(wireType);
@@ -234,7 +237,7 @@ function decodeKeyValue(reader: ProtobufReader, depth: number, budget: Budget): 
 }
 
 function decodeAnyValue(reader: ProtobufReader, depth: number, budget: Budget): AnyValue {
-  if (depth > DECODE_LIMITS.maxValueDepth) throw new LocatedError(`attribute values nested deeper than ${DECODE_LIMITS.maxValueDepth} levels`, []);
+  if (depth > budget.limits.maxValueDepth) throw new LocatedError(`attribute values nested deeper than ${budget.limits.maxValueDepth} levels`, []);
   spendValue(budget);
   // A oneof: the last member on the wire wins, as in every protobuf decoder.
   let value: AnyValue = { kind: 'empty' };
@@ -282,6 +285,7 @@ function decodeArrayValue(reader: ProtobufReader, depth: number, budget: Budget)
   while (!reader.done) {
     const { field, wireType } = reader.tag();
     if (field === 1) {
+      if (values.length === budget.limits.maxListValues) throw new LocatedError(listLimitMessage(budget.limits), ['values']);
       const segment = `values[${values.length}]`;
       const message = expectMessage(reader, wireType, segment);
       values.push(located(segment, () => decodeAnyValue(message, depth + 1, budget)));
@@ -296,6 +300,7 @@ function decodeKeyValueList(reader: ProtobufReader, depth: number, budget: Budge
   while (!reader.done) {
     const { field, wireType } = reader.tag();
     if (field === 1) {
+      if (index === budget.limits.maxListValues) throw new LocatedError(listLimitMessage(budget.limits), ['values']);
       const segment = `values[${index++}]`;
       const message = expectMessage(reader, wireType, segment);
       const [key, value] = located(segment, () => decodeKeyValue(message, depth + 1, budget));

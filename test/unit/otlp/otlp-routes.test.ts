@@ -265,8 +265,12 @@ describe('POST /v1/traces', () => {
 
   it('is described in the OpenAPI document, with its role', async () => {
     const { app } = await harness();
-    const document = (await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json<{ paths: Record<string, Record<string, { 'x-spendline-role'?: string }>>; 'x-undocumented-routes'?: string[] }>();
+    const document = (await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json<{ paths: Record<string, Record<string, { 'x-spendline-role'?: string; requestBody?: unknown }>>; 'x-undocumented-routes'?: string[] }>();
     expect(document.paths['/v1/traces']?.['post']?.['x-spendline-role']).toBe('ingest');
     expect(document['x-undocumented-routes']).toBeUndefined();
+    // The body's shape, with no reference the document cannot resolve.
+    const body = JSON.stringify(document.paths['/v1/traces']?.['post']?.requestBody);
+    expect(body).toContain('resourceSpans');
+    expect(body).not.toContain('$ref');
   });
 });

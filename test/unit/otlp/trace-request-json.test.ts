@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { DECODE_LIMITS, type DecodeLimits } from '../../../services/otlp/otlp-model.ts';
+import { traceRequestJsonDocs } from '../../../services/otlp/trace-request-docs.ts';
 import { decodeTraceRequestJson } from '../../../services/otlp/trace-request-json.ts';
 import { jsonBody, recordSpans } from './sdk-spans.ts';
 
@@ -16,8 +18,8 @@ function decodedSpan(text: string) {
   return result.request.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
 }
 
-function issuesOf(text: string) {
-  const result = decodeTraceRequestJson(text);
+function issuesOf(text: string, limits?: DecodeLimits) {
+  const result = decodeTraceRequestJson(text, limits);
   expect(result.ok).toBe(false);
   return result.ok ? [] : result.issues;
 }
@@ -34,6 +36,11 @@ describe('decodeTraceRequestJson', () => {
     expect(span!.traceId).toBe(spans[0]!.spanContext().traceId);
     expect(span!.attributes.get('gen_ai.usage.input_tokens')).toEqual({ kind: 'int', value: 7n });
     expect(span!.status).toEqual({ code: 2, message: 'upstream failed' });
+  });
+
+  it('documents the shape the SDK sends (the OpenAPI schema is not the decoder, so it is held to real exports here)', () => {
+    const spans = recordSpans({ 'service.name': 'checkout' }, [{ attributes: { 'gen_ai.usage.input_tokens': 7, 'gen_ai.response.finish_reasons': ['stop'], ratio: 0.5 }, error: true }]);
+    expect(traceRequestJsonDocs.safeParse(JSON.parse(jsonBody(spans).toString('utf8'))).success).toBe(true);
   });
 
   it('lower-cases hex ids (OTLP/JSON ids are case-insensitive)', () => {
@@ -91,24 +98,85 @@ describe('decodeTraceRequestJson', () => {
     expect(issuesOf('[]')).toEqual([{ path: '', message: 'must be an object, got array' }]);
   });
 
-  it('refuses nesting deeper than any request needs, without a stack overflow', () => {
+  it('refuses nesting deeper than any request needs, before parsing, without a stack overflow', () => {
     const deep = `{"resourceSpans":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}`;
-    expect(issuesOf(deep)).toEqual([{ path: '', message: 'nests deeper than 58 levels, more than any OTLP request needs' }]);
+    expect(issuesOf(deep)).toEqual([{ path: '', message: 'nests deeper than 76 levels, more than any OTLP request needs' }]);
     let value = '{"stringValue":"leaf"}';
     for (let depth = 0; depth < 40; depth += 1) value = `{"arrayValue":{"values":[${value}]}}`;
     expect(issuesOf(withSpan({ attributes: [{ key: 'deep', value: JSON.parse(value) }] }))[0]!.message).toMatch(/^nests deeper than/);
   });
 
-  it('refuses a body of millions of values before validating it', () => {
-    const started = Date.now();
+  it('takes kvlist values nested to the value depth limit (four JSON levels each), and refuses one more', () => {
+    const nested = (levels: number) => {
+      let value: unknown = { stringValue: 'leaf' };
+      for (let depth = 1; depth < levels; depth += 1) value = { kvlistValue: { values: [{ key: 'k', value }] } };
+      return withSpan({ attributes: [{ key: 'deep', value }] });
+    };
+    expect(decodeTraceRequestJson(nested(DECODE_LIMITS.maxValueDepth)).ok).toBe(true);
+    expect(issuesOf(nested(DECODE_LIMITS.maxValueDepth + 1))[0]!.message).toBe(`attribute values nested deeper than ${DECODE_LIMITS.maxValueDepth} levels`);
+  });
+
+  it('refuses a body of millions of values before parsing it', () => {
     const many = `{"resourceSpans":[${Array.from({ length: 4_100_000 }, () => '0').join(',')}]}`;
     expect(issuesOf(many)).toEqual([{ path: '', message: 'holds more than 4000000 JSON values; send smaller batches' }]);
-    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('counts only structure outside strings: braces, brackets and commas inside text cost nothing', () => {
+    const text = `a{[,"\\`.repeat(200_000);
+    const span = decodedSpan(withSpan({ attributes: [{ key: 'prompt', value: { stringValue: text } }] }));
+    expect(span.attributes.get('prompt')).toEqual({ kind: 'string', value: text });
   });
 
   it('lists at most twenty problems', () => {
     const spans = Array.from({ length: 50 }, () => ({ traceId: 'bad' }));
     const text = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] });
     expect(issuesOf(text)).toHaveLength(20);
+  });
+});
+
+describe('decodeTraceRequestJson within its limits (decoding stays as fast as the protobuf path)', () => {
+  const attribute = (value: unknown) => withSpan({ attributes: [{ key: 'list', value }] });
+  const ints = (count: number) => Array.from({ length: count }, (_, index) => ({ intValue: String(index) }));
+  const entries = (count: number) => Array.from({ length: count }, (_, index) => ({ key: `k${index}`, value: { boolValue: true } }));
+  const small: DecodeLimits = { ...DECODE_LIMITS, maxValues: 40, maxListValues: 4 };
+
+  it(`decodes an arrayValue of ${DECODE_LIMITS.maxListValues} values, and refuses one more, naming the array`, () => {
+    const decoded = decodedSpan(attribute({ arrayValue: { values: ints(DECODE_LIMITS.maxListValues) } })).attributes.get('list');
+    expect(decoded).toMatchObject({ kind: 'array' });
+    expect(decoded?.kind === 'array' && decoded.values.at(-1)).toEqual({ kind: 'int', value: BigInt(DECODE_LIMITS.maxListValues - 1) });
+    expect(issuesOf(attribute({ arrayValue: { values: ints(DECODE_LIMITS.maxListValues + 1) } }))).toEqual([
+      { path: `${AT}.attributes[0].value.arrayValue.values`, message: `holds more than ${DECODE_LIMITS.maxListValues} values; an attribute value may hold at most ${DECODE_LIMITS.maxListValues}` },
+    ]);
+  });
+
+  it(`decodes a kvlistValue of ${DECODE_LIMITS.maxListValues} entries, and refuses one more`, () => {
+    const decoded = decodedSpan(attribute({ kvlistValue: { values: entries(DECODE_LIMITS.maxListValues) } })).attributes.get('list');
+    expect(decoded?.kind === 'kvlist' && decoded.values.size).toBe(DECODE_LIMITS.maxListValues);
+    expect(issuesOf(attribute({ kvlistValue: { values: entries(DECODE_LIMITS.maxListValues + 1) } }))).toEqual([
+      { path: `${AT}.attributes[0].value.kvlistValue.values`, message: `holds more than ${DECODE_LIMITS.maxListValues} values; an attribute value may hold at most ${DECODE_LIMITS.maxListValues}` },
+    ]);
+  });
+
+  it('refuses the 12 MB body of one attribute holding 3.99 million empty values before parsing it', () => {
+    const hostile = attribute({ arrayValue: { values: [] } }).replace('"values":[]', `"values":[${'{},'.repeat(3_989_999)}{}]`);
+    expect(hostile.length).toBeGreaterThan(11_900_000);
+    expect(issuesOf(hostile)).toEqual([{ path: '', message: `holds more than ${DECODE_LIMITS.maxValues} JSON objects and arrays; send smaller batches` }]);
+  });
+
+  it('refuses more objects and arrays than the limit before parsing, and takes exactly the limit', () => {
+    // Every attribute and every value is a JSON object: this bound, checked before parsing, is the JSON path's value budget.
+    const empties = (count: number) => attribute({ arrayValue: { values: [] } }).replace('"values":[]', `"values":[${Array(count).fill('{}').join(',')}]`);
+    const structure = empties(0).match(/[{[]/g)!.length;
+    const limits = { ...small, maxListValues: 100 };
+    expect(decodeTraceRequestJson(empties(limits.maxValues - structure), limits).ok).toBe(true);
+    expect(issuesOf(empties(limits.maxValues - structure + 1), limits)).toEqual([{ path: '', message: `holds more than ${limits.maxValues} JSON objects and arrays; send smaller batches` }]);
+  });
+
+  it('stops at the list limit, the depth limit and the span limit with one issue, whatever else is wrong', () => {
+    expect(issuesOf(attribute({ arrayValue: { values: [...ints(4), { intValue: 'x' }] } }), small)).toEqual([
+      { path: `${AT}.attributes[0].value.arrayValue.values`, message: 'holds more than 4 values; an attribute value may hold at most 4' },
+    ]);
+    const spans = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{}, {}, { traceId: 'bad' }] }] }] });
+    expect(issuesOf(spans, { ...DECODE_LIMITS, maxSpans: 2 })).toEqual([{ path: 'resourceSpans[0].scopeSpans[0].spans[2]', message: 'more than 2 spans in one request; send smaller batches' }]);
   });
 });
