@@ -22,7 +22,7 @@ export class Metrics {
 
   readonly otlpSpans = new Counter({
     name: 'spendline_otlp_spans_total',
-    help: 'Spans received on POST /v1/traces (counted once Kafka has their events), by outcome: accepted, rejected (partial success), ignored_non_genai, ignored_not_a_model_call (agent, tool and workflow spans)',
+    help: 'Spans received on POST /v1/traces (counted once Kafka has their events), by outcome: accepted, rejected (partial success), ignored_non_genai, ignored_not_a_model_call (agent, tool and workflow spans), ignored_wrapper (a model-call span with another nested inside it in the same request: the inner one counts)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

@@ -3,7 +3,8 @@ import type { FieldIssue } from '@spendline/emitter/field-issues';
 /**
  * The part of an OTLP ExportTraceServiceRequest that Spendline reads, as both
  * decoders (binary protobuf and OTLP/JSON) produce it: resources with their
- * attributes, and spans with ids, name, kind, times, attributes and status.
+ * attributes, and spans with ids (their parent's too), name, kind, times,
+ * attributes and status.
  * Span events and links are skipped (prompts often travel there; usage never
  * does). Field meanings: opentelemetry-proto trace/v1/trace.proto.
  */
@@ -31,6 +32,8 @@ export interface OtlpSpan {
   readonly traceId: string;
   /** Lower-case hex, 16 digits; empty when the sender left it unset. */
   readonly spanId: string;
+  /** The span this one is nested in (same trace), lower-case hex; empty for a root span. */
+  readonly parentSpanId: string;
   readonly name: string;
   /** SpanKind enum value (0 unspecified … 5 consumer). */
   readonly kind: number;

@@ -69,6 +69,7 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRouteOptio
       metrics.otlpSpans.inc({ outcome: 'rejected' }, judged.rejected.length);
       metrics.otlpSpans.inc({ outcome: 'ignored_non_genai' }, judged.ignoredNonGenAi);
       metrics.otlpSpans.inc({ outcome: 'ignored_not_a_model_call' }, judged.ignoredNotAModelCall);
+      metrics.otlpSpans.inc({ outcome: 'ignored_wrapper' }, judged.ignoredWrapper);
       const partial = judged.rejected.length > 0 ? { rejectedSpans: judged.rejected.length, errorMessage: rejectionMessage(judged.rejected) } : null;
       if (partial) request.log.info({ rejected: partial.rejectedSpans, accepted: judged.accepted.length }, 'OTLP spans rejected');
       return reply.status(200).header('content-type', CONTENT_TYPES[encoding]).send(exportTraceServiceResponse(encoding, partial));

@@ -31,6 +31,7 @@ const span = z
   .object({
     traceId: hexId(16),
     spanId: hexId(8),
+    parentSpanId: hexId(8),
     name: z.string(),
     kind: z.number().int().describe('SpanKind, as an integer (enum names are not allowed)'),
     startTimeUnixNano: int64,

@@ -158,6 +158,7 @@ class JsonTraceReader {
     const object = this.#object(item) ?? {};
     const traceId = this.#hexId(object['traceId'], 'traceId', 16);
     const spanId = this.#hexId(object['spanId'], 'spanId', 8);
+    const parentSpanId = this.#hexId(object['parentSpanId'], 'parentSpanId', 8);
     const name = this.#text(object['name'], 'name');
     const kind = this.#enum(object['kind'], 'kind');
     const startTimeUnixNano = this.#unixNano(object['startTimeUnixNano'], 'startTimeUnixNano');
@@ -168,7 +169,7 @@ class JsonTraceReader {
     const statusObject = this.#optionalObject(object['status']);
     const status = { code: this.#enum(statusObject?.['code'], 'code'), message: this.#text(statusObject?.['message'], 'message') };
     this.#path.pop();
-    return { traceId, spanId, name, kind, startTimeUnixNano, endTimeUnixNano, attributes, status };
+    return { traceId, spanId, parentSpanId, name, kind, startTimeUnixNano, endTimeUnixNano, attributes, status };
   }
 
   /** A repeated KeyValue into a map; the first occurrence of a key wins. */

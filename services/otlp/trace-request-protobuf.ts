@@ -145,6 +145,7 @@ function decodeScope(reader: ProtobufReader): { name: string; version: string } 
 function decodeSpan(reader: ProtobufReader, budget: Budget): OtlpSpan {
   let traceId = '';
   let spanId = '';
+  let parentSpanId = '';
   let name = '';
   let kind = 0;
   let startTimeUnixNano = 0n;
@@ -160,6 +161,9 @@ function decodeSpan(reader: ProtobufReader, budget: Budget): OtlpSpan {
         break;
       case 2:
         spanId = readId(reader, wireType, 'spanId', 8);
+        break;
+      case 4:
+        parentSpanId = readId(reader, wireType, 'parentSpanId', 8);
         break;
       case 5:
         name = readString(reader, wireType, 'name');
@@ -183,11 +187,11 @@ function decodeSpan(reader: ProtobufReader, budget: Budget): OtlpSpan {
         break;
       }
       default:
-        // trace_state, parent_span_id, flags, events, links and the dropped counts are not needed.
+        // trace_state, flags, events, links and the dropped counts are not needed.
         reader.skip(wireType);
     }
   }
-  return { traceId, spanId, name, kind, startTimeUnixNano, endTimeUnixNano, attributes, status };
+  return { traceId, spanId, parentSpanId, name, kind, startTimeUnixNano, endTimeUnixNano, attributes, status };
 }
 
 function decodeStatus(reader: ProtobufReader): { code: number; message: string } {

@@ -170,6 +170,76 @@ describe('spans that are not model calls', () => {
   }
 });
 
+describe('model calls nested in model calls (a framework span around the provider SDK\'s)', () => {
+  const FRAMEWORK = { ...CHAT, 'gen_ai.usage.input_tokens': 1200, 'gen_ai.usage.output_tokens': 80 };
+  const PROVIDER = { ...FRAMEWORK, 'gen_ai.response.model': 'gpt-4o-2024-08-06' };
+
+  for (const encoding of ENCODINGS) {
+    it(`keeps the innermost model call and ignores the ones around it (${encoding[0]})`, () => {
+      const spans = record({}, [
+        { name: 'invoke_agent planner', attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.usage.input_tokens': 2400 } },
+        { name: 'chat ChatOpenAI', attributes: FRAMEWORK, parent: 0 },
+        { name: 'POST /v1/chat/completions', attributes: { 'http.request.method': 'POST' }, parent: 1 },
+        { name: 'chat gpt-4o', attributes: PROVIDER, parent: 2 },
+        // A second call of the agent, instrumented by the provider SDK only.
+        { name: 'chat gpt-4o', attributes: PROVIDER, parent: 0 },
+      ]);
+      const judged = judgeVia(encoding, spans);
+      expect(judged.accepted.map((event) => [event.span_id, event.model])).toEqual([
+        [spans[3]!.spanContext().spanId, 'gpt-4o-2024-08-06'],
+        [spans[4]!.spanContext().spanId, 'gpt-4o-2024-08-06'],
+      ]);
+      expect([judged.ignoredWrapper, judged.ignoredNotAModelCall, judged.ignoredNonGenAi, judged.rejected.length]).toEqual([1, 1, 1, 0]);
+    });
+  }
+
+  it('ignores every layer but the innermost, however many', () => {
+    const spans = record({}, [{ attributes: FRAMEWORK }, { attributes: FRAMEWORK, parent: 0 }, { attributes: PROVIDER, parent: 1 }]);
+    const judged = judgeVia(ENCODINGS[0], spans);
+    expect(judged.accepted.map((event) => event.span_id)).toEqual([spans[2]!.spanContext().spanId]);
+    expect(judged.ignoredWrapper).toBe(2);
+  });
+
+  it('ignores a wrapper even when the call inside it is rejected: the rejection names the call to fix', () => {
+    const spans = record({}, [{ attributes: FRAMEWORK }, { attributes: { ...PROVIDER, 'gen_ai.usage.output_tokens': -1 }, parent: 0 }]);
+    const judged = judgeVia(ENCODINGS[0], spans);
+    expect(judged.accepted).toEqual([]);
+    expect(judged.rejected.map((rejection) => rejection.spanId)).toEqual([spans[1]!.spanContext().spanId]);
+    expect(judged.ignoredWrapper).toBe(1);
+  });
+
+  it('counts a wrapper whose inner call came in another export: one request is all it can see', () => {
+    const spans = record({}, [{ attributes: FRAMEWORK }, { attributes: PROVIDER, parent: 0 }]);
+    const judged = judgeVia(ENCODINGS[0], [spans[0]!]);
+    expect(judged.accepted).toHaveLength(1);
+    expect(judged.ignoredWrapper).toBe(0);
+  });
+
+  it('links spans by trace: the same parent span id in another trace is another span', () => {
+    const spans = record({}, [{ attributes: FRAMEWORK }, { attributes: PROVIDER, parent: 0 }]);
+    const decoded = decodeTraceRequestProtobuf(protobufBody(spans));
+    if (!decoded.ok) throw new Error('not decoded');
+    const group = decoded.request.resourceSpans[0]!;
+    const [outer, inner] = group.scopeSpans[0]!.spans;
+    const otherTrace = { ...inner!, traceId: 'ffffffffffffffffffffffffffffffff' };
+    const judged = judgeTraceExport({ resourceSpans: [{ ...group, scopeSpans: [{ ...group.scopeSpans[0]!, spans: [outer!, otherTrace] }] }] }, DEFAULT_OTLP_SETTINGS, NOW, SKEW, AttributionPolicy.builtIn);
+    expect([judged.accepted.length, judged.ignoredWrapper]).toEqual([2, 0]);
+  });
+
+  it('follows parent links that loop (no real trace has them) without hanging, judging every span once', () => {
+    const spans = record({}, [{ attributes: FRAMEWORK }, { attributes: PROVIDER }, { attributes: PROVIDER }]);
+    const decoded = decodeTraceRequestProtobuf(protobufBody(spans));
+    if (!decoded.ok) throw new Error('not decoded');
+    const group = decoded.request.resourceSpans[0]!;
+    const [a, b, c] = group.scopeSpans[0]!.spans;
+    // a → b → a in one trace; c its own parent.
+    const looped = [{ ...a!, parentSpanId: b!.spanId }, { ...b!, traceId: a!.traceId, parentSpanId: a!.spanId }, { ...c!, parentSpanId: c!.spanId }];
+    const judged = judgeTraceExport({ resourceSpans: [{ ...group, scopeSpans: [{ ...group.scopeSpans[0]!, spans: looped }] }] }, DEFAULT_OTLP_SETTINGS, NOW, SKEW, AttributionPolicy.builtIn);
+    expect(judged.accepted.length + judged.ignoredWrapper + judged.rejected.length).toBe(3);
+    expect(judged.accepted.map((event) => event.span_id)).toContain(c!.spanId);
+  });
+});
+
 describe('identity, time and outcome', () => {
   it('keeps trace and span ids and derives the event_id from them', () => {
     const spans = recordSpans({}, [{ attributes: CHAT, startMs: START_MS }]);

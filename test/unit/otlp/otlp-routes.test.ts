@@ -119,6 +119,17 @@ describe('POST /v1/traces', () => {
     expect([await spanCount(metrics, 'accepted'), await spanCount(metrics, 'ignored_non_genai'), await spanCount(metrics, 'ignored_not_a_model_call'), await spanCount(metrics, 'rejected')]).toEqual([1, 1, 1, 0]);
   });
 
+  it('counts a framework span wrapping the provider SDK\'s model call once, as the inner call, and the wrapper as ignored_wrapper', async () => {
+    const { app, metrics, published } = await harness();
+    const spans = recordSpans({}, [
+      { name: 'chat ChatOpenAI', attributes: { ...CHAT, 'gen_ai.usage.input_tokens': 100 } },
+      { name: 'chat gpt-4o', attributes: { ...CHAT, 'gen_ai.response.model': 'gpt-4o-2024-08-06', 'gen_ai.usage.input_tokens': 100 }, parent: 0 },
+    ]);
+    expect((await post(app, protobufBody(spans), PROTOBUF)).statusCode).toBe(200);
+    expect(published.flat().map((event) => [event.span_id, event.model])).toEqual([[spans[1]!.spanContext().spanId, 'gpt-4o-2024-08-06']]);
+    expect([await spanCount(metrics, 'accepted'), await spanCount(metrics, 'ignored_wrapper')]).toEqual([1, 1]);
+  });
+
   it('accepts an OTLP/JSON export and answers in JSON', async () => {
     const { app, published } = await harness();
     const response = await post(app, jsonBody(recordSpans({}, [{ attributes: CHAT }])), { 'content-type': 'application/json; charset=utf-8' });

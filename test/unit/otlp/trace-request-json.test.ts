@@ -76,13 +76,19 @@ describe('decodeTraceRequestJson', () => {
   });
 
   it('treats null as the default and ignores unknown fields, as the OTLP/JSON mapping requires', () => {
-    const span = decodedSpan(withSpan({ status: null, attributes: null, name: null, somethingNew: { x: 1 }, parentSpanId: 'abc' }));
-    expect(span).toMatchObject({ name: '', status: { code: 0, message: '' }, attributes: new Map() });
+    const span = decodedSpan(withSpan({ status: null, attributes: null, name: null, parentSpanId: null, somethingNew: { x: 1 }, flags: 257 }));
+    expect(span).toMatchObject({ name: '', parentSpanId: '', status: { code: 0, message: '' }, attributes: new Map() });
+  });
+
+  it('reads the parent span id, lower-cased', () => {
+    expect(decodedSpan(withSpan({ parentSpanId: '00F067AA0BA902B7' })).parentSpanId).toBe('00f067aa0ba902b7');
+    expect(decodedSpan(withSpan({ parentSpanId: '' })).parentSpanId).toBe('');
   });
 
   it.each([
     ['a trace id of the wrong length', { traceId: 'abc' }, `${AT}.traceId`, 'must be 32 hex digits'],
     ['a span id that is not hex', { spanId: 'zzzzzzzzzzzzzzzz' }, `${AT}.spanId`, 'must be 16 hex digits'],
+    ['a parent span id of the wrong length', { parentSpanId: 'abc' }, `${AT}.parentSpanId`, 'must be 16 hex digits'],
     ['a base64 trace id (the protobuf JSON default, not OTLP\'s)', { traceId: 'W47/95gDgQPSabYzgT/GDA==' }, `${AT}.traceId`, 'must be 32 hex digits'],
     ['an enum name instead of its number', { kind: 'SPAN_KIND_CLIENT' }, `${AT}.kind`, 'must be an integer enum value (OTLP/JSON does not allow enum names)'],
     ['a fractional int64', { attributes: [{ key: 'n', value: { intValue: 1.5 } }] }, `${AT}.attributes[0].value.intValue`, 'must be a 64-bit integer'],

@@ -83,6 +83,14 @@ describe('decodeTraceRequestProtobuf on what the OpenTelemetry SDK exports', () 
     expect(health).toMatchObject({ name: 'GET /health', status: { code: 0, message: '' } });
   });
 
+  it('reads the parent span id (field 4), empty for a root span', () => {
+    const nested = recordSpans({}, [{ name: 'outer' }, { name: 'inner', parent: 0 }]);
+    const [outer, inner] = decoded(protobufBody(nested)).resourceSpans[0]!.scopeSpans[0]!.spans;
+    expect(outer!.parentSpanId).toBe('');
+    expect(inner!.parentSpanId).toBe(nested[0]!.spanContext().spanId);
+    expect(decodeTraceRequestJson(jsonBody(nested).toString('utf8'))).toEqual({ ok: true, request: decoded(protobufBody(nested)) });
+  });
+
   it('decodes the SDK\'s OTLP/JSON of the same spans to the same request', () => {
     const fromJson = decodeTraceRequestJson(jsonBody(spans).toString('utf8'));
     expect(fromJson).toEqual({ ok: true, request: exported });
@@ -144,6 +152,7 @@ describe('decodeTraceRequestProtobuf on hostile and malformed bodies', () => {
     ['a group (wire type 3)', Buffer.from([0x0b]), '', 'field 1 uses start-group, which OTLP never sends'],
     ['a trace id of 5 bytes', request(Buffer.concat([bytesField(1, Buffer.from([1, 2, 3, 4, 5]))])), 'resourceSpans[0].scopeSpans[0].spans[0].traceId', 'must be 16 bytes, got 5'],
     ['a span id of 16 bytes', request(Buffer.concat([bytesField(2, TRACE_ID)])), 'resourceSpans[0].scopeSpans[0].spans[0].spanId', 'must be 8 bytes, got 16'],
+    ['a parent span id of 4 bytes', request(minimalSpan(bytesField(4, Buffer.from([1, 2, 3, 4])))), 'resourceSpans[0].scopeSpans[0].spans[0].parentSpanId', 'must be 8 bytes, got 4'],
     ['invalid UTF-8 in a name', request(minimalSpan(bytesField(5, Buffer.from([0xc3, 0x28])))), 'resourceSpans[0].scopeSpans[0].spans[0].name', 'string is not valid UTF-8'],
     ['an attribute whose value is not a message', request(minimalSpan(bytesField(9, Buffer.concat([stringField(1, 'k'), varintField(2, 1)])))), 'resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value', 'must be length-delimited, got varint'],
     ['a truncated fixed64 time', request(Buffer.concat([Buffer.from([0x39]), Buffer.from([1, 2, 3])])), 'resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano', 'fixed64 of 8 bytes runs past the end of its message (3 bytes left)'],
