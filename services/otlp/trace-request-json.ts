@@ -79,7 +79,7 @@ function shapeIssue(text: string, limits: DecodeLimits): FieldIssue | null {
       if (++containers > maxContainers) return { path: '', message: `holds more than ${maxContainers} JSON objects and arrays; send smaller batches` };
     } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) depth -= 1;
   }
-  return null;
+  return 1 + commas + containers > maxValues ? { path: '', message: `holds more than ${maxValues} JSON values; send smaller batches` } : null;
 }
 
 /** Where the string opened at `start` ends: the next quote not escaped by an odd run of backslashes (the text's end if none). */
