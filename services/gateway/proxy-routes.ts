@@ -224,16 +224,24 @@ function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest,
   reply.hijack();
   const out = reply.raw;
   /**
-   * The chunks that arrive together (one read from the upstream) go out in
-   * one write, with the end of the answer when it came in the same read:
-   * corked as the first chunk of the read is written, uncorked once the
-   * callbacks of that read have run (end() flushes by itself). Nothing waits
-   * for a later read.
+   * The chunks that arrive together (one read from the upstream: an event
+   * stream's events come as one chunk each) go out as one write, together
+   * with the end of the answer when it came in the same read: gathered as
+   * they arrive, written once the callbacks of that read have run (a
+   * microtask; 'end' comes before it and takes them along). Nothing waits
+   * for a later read. One write per read instead of one per chunk: each
+   * write of a chunked answer frames its bytes and costs a trip through the
+   * stream machinery.
    */
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    if (!out.writableEnded) out.uncork();
+  let arrived: Buffer[] = [];
+  const taken = (): Buffer | undefined => {
+    const chunks = arrived;
+    arrived = [];
+    return chunks.length <= 1 ? chunks[0] : Buffer.concat(chunks);
+  };
+  const passOn = () => {
+    const chunk = taken();
+    if (chunk && !out.writableEnded) out.write(chunk);
   };
   return new Promise<void>((resolve) => {
     let settled = false;
@@ -264,18 +272,14 @@ function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest,
         out.writeHead(status, returnedHeaders(response.rawHeaders));
         response.on('data', (chunk: Buffer) => {
           firstByteAt ??= Date.now();
-          if (!corked) {
-            corked = true;
-            out.cork();
-            queueMicrotask(uncork);
-          }
-          out.write(chunk);
+          if (arrived.length === 0) queueMicrotask(passOn);
+          arrived.push(chunk);
           if (tracker) tracker.push(chunk);
           else if (status < 400) collected.push(chunk);
         });
         response.on('end', () => {
           delivered = true;
-          out.end();
+          out.end(taken());
           finish({ error: null });
         });
         response.on('error', (err) => {

@@ -109,6 +109,11 @@ beforeAll(async () => {
       if (body['stream'] === true) {
         response.writeHead(200, { 'content-type': 'text/event-stream' });
         const chunks = streamFor(path.replace(/\?.*/, ''), body);
+        if (model === 'burst-model') {
+          // The whole stream at once: it reaches the gateway in one read.
+          for (const chunk of chunks) response.write(chunk);
+          return void response.end();
+        }
         if (model === 'lockstep-model') {
           // One chunk at a time: the next only once the caller has received this one (see lockstep below).
           let at = 0;
@@ -267,6 +272,12 @@ describe('gateway proxy, streaming', () => {
     expect(received.join('')).toBe(streamFor('/v1/chat/completions', seen[0]!.body).join(''));
     expect(received.length).toBeGreaterThanOrEqual(streamFor('/v1/chat/completions', seen[0]!.body).length);
     expect(await oneEvent()).toMatchObject({ model: 'lockstep-model', input_tokens: 120, status: 'ok' });
+  });
+
+  it('relays a stream that arrives in one piece as it came, and reads its usage', async () => {
+    const response = await post('/v1/chat/completions', { model: 'burst-model', stream: true, messages: [] });
+    expect(await response.text()).toBe(streamFor('/v1/chat/completions', seen[0]!.body).join(''));
+    expect(await oneEvent()).toMatchObject({ model: 'burst-model', input_tokens: 120, output_tokens: 30, status: 'ok' });
   });
 
   it('asks for usage without rewriting the rest of the body', async () => {
