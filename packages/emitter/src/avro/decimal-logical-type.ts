@@ -25,6 +25,9 @@ export class DecimalLogicalType extends avro.types.LogicalType {
   }
 
   protected override _toValue(value: unknown): Buffer {
+    // avsc asks every branch of a union about a value; for an absent one ("null" | decimal, the
+    // usual case) answering "not mine" without building an exception keeps encoding cheap.
+    if (value === null || value === undefined) return undefined as unknown as Buffer;
     if (typeof value !== 'string') throw new TypeError(`decimal value must be a string, got ${typeof value}`);
     const parsed = parseDecimal(value, this.scale);
     if (!parsed.ok) throw new TypeError(`decimal ${JSON.stringify(value)} ${parsed.reason}`);
