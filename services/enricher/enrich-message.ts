@@ -1,6 +1,6 @@
+import { checkUsageEventRecord } from '@spendline/emitter';
 import type { AvroSchemaRegistry } from '@spendline/emitter/avro';
-import { validate } from '@spendline/emitter/field-issues';
-import { futureSkewIssue, usageEventRecord, withCallIdentity, type UsageEventRecord } from '@spendline/emitter/usage-event';
+import { futureSkewIssue, withCallIdentity, type UsageEventRecord } from '@spendline/emitter/usage-event';
 import { attributeEvent } from '../attribution/attribute-event.ts';
 import type { AttributionPolicy } from '../attribution/attribution-policy.ts';
 import type { EnrichedUsageEvent } from '../events/enriched-usage-event.ts';
@@ -37,7 +37,7 @@ export function enrichMessage(source: SourceMessage, registry: AvroSchemaRegistr
   if (source.value === null || source.value.length === 0) return dead('undecodable', 'message has no value');
   const decoded = registry.decode<UsageEventRecord>(SCHEMA_NAMES.usageEvent, source.value);
   if (!decoded.ok) return dead('undecodable', decoded.reason);
-  const checked = validate(usageEventRecord, decoded.value);
+  const checked = checkUsageEventRecord(decoded.value);
   const issues = checked.ok ? [futureSkewIssue(checked.value, Number(source.timestamp))].filter((issue) => issue !== null) : checked.issues;
   if (!checked.ok || issues.length > 0) return dead('invalid_event', issues.map((issue) => `${issue.path || 'event'}: ${issue.message}`).join('; '));
 

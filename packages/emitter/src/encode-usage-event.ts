@@ -1,6 +1,7 @@
 import { USAGE_EVENT_SCHEMA_NAME, usageEventRegistry } from './avro/usage-event-schema.ts';
-import { validate, type FieldIssue, type Validated } from './field-issues.ts';
+import type { FieldIssue, Validated } from './field-issues.ts';
 import { EVENT_LIMITS, futureSkewIssue, usageEventRecord, withCallIdentity, type UsageEventRecord } from './usage-event.ts';
+import { checkUsageEventRecord } from './usage-event-record-check.ts';
 
 const RECORD_FIELDS = new Set(Object.keys(usageEventRecord.shape));
 
@@ -18,17 +19,19 @@ const RECORD_FIELDS = new Set(Object.keys(usageEventRecord.shape));
  * carries the call identity rule applied (withCallIdentity).
  */
 export function checkUsageEvent(event: unknown, now: number, maxFutureSkewMs: number = EVENT_LIMITS.maxFutureSkewMs): Validated<UsageEventRecord> {
-  const unknownFields: FieldIssue[] =
-    typeof event === 'object' && event !== null && !Array.isArray(event)
-      ? Object.keys(event)
-          .filter((key) => !RECORD_FIELDS.has(key))
-          .map((key) => ({ path: key, message: 'is not a usage event field' }))
-      : [];
-  const checked = validate(usageEventRecord, event);
+  const unknownFields = hasUnknownFields(event) ? Object.keys(event as object).filter((key) => !RECORD_FIELDS.has(key)).map((key) => ({ path: key, message: 'is not a usage event field' })) : [];
+  const checked = checkUsageEventRecord(event);
   if (!checked.ok) return { ok: false, issues: [...checked.issues, ...unknownFields] };
   if (unknownFields.length > 0) return { ok: false, issues: unknownFields };
   const skew = futureSkewIssue(checked.value, now, maxFutureSkewMs);
   return skew ? { ok: false, issues: [skew] } : { ok: true, value: withCallIdentity(checked.value) };
+}
+
+/** Whether an object has an own enumerable key the record does not have; answered without allocating. */
+function hasUnknownFields(event: unknown): boolean {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return false;
+  for (const key in event) if (Object.hasOwn(event, key) && !RECORD_FIELDS.has(key)) return true;
+  return false;
 }
 
 /** One usage event as it goes to Kafka: keyed by event_id, the value a single-object Avro message. */

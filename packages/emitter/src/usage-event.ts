@@ -160,7 +160,8 @@ const recordShape = {
   span_id: spanId.nullable(),
 };
 
-function isJsonObjectText(text: string): boolean {
+/** Whether `text` is the JSON text of an object (provider_usage's rule). */
+export function isJsonObjectText(text: string): boolean {
   try {
     const value: unknown = JSON.parse(text);
     return typeof value === 'object' && value !== null && !Array.isArray(value);
