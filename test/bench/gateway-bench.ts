@@ -55,7 +55,9 @@
  * BENCH_KEY_REQUESTS_PER_MINUTE and BENCH_KEY_TOKENS_PER_MINUTE give the
  * bench's gateway key limits (default 0: unlimited, a key's default), so the
  * per-key limiter's cost shows; BENCH_GATEWAY_PROFILE_DIR writes a V8 CPU
- * profile of the gateway process there.
+ * profile of the gateway process there, BENCH_GATEWAY_ALLOC_PROFILE=FILE a
+ * sampled profile of everything it allocates (gateway/gateway-process.ts),
+ * and BENCH_GATEWAY_FLAGS passes Node/V8 flags to it (e.g. GC settings).
  *
  * Prints one JSON document on stdout and a table on stderr. Linux only (/proc).
  */
@@ -97,7 +99,7 @@ const loadAverageAtStart = loadavg().map((value) => Math.round(value * 100) / 10
 const here = dirname(fileURLToPath(import.meta.url));
 const upstream = new BenchChild<MockUpstreamHandlers>(join(here, 'gateway/mock-upstream.ts'), 'mock upstream');
 const profileDir = env['BENCH_GATEWAY_PROFILE_DIR'];
-const gateway = new BenchChild<GatewayProcessHandlers>(join(here, 'gateway/gateway-process.ts'), 'gateway', profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+const gateway = new BenchChild<GatewayProcessHandlers>(join(here, 'gateway/gateway-process.ts'), 'gateway', [...(env['BENCH_GATEWAY_FLAGS'] ?? '').split(' ').filter(Boolean), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]);
 const client = new BenchChild<LoadClientHandlers>(join(here, 'gateway/load-client.ts'), 'load client');
 
 interface Measured {

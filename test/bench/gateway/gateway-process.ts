@@ -18,7 +18,14 @@
  *    the event instead of buffering it for Kafka. The Kafka send happens in
  *    the background after the response in production; bench:pipeline
  *    measures it.
+ *
+ * BENCH_GATEWAY_ALLOC_PROFILE=FILE samples what the process allocates from
+ * start to exit, collected objects included (V8's sampling heap profiler,
+ * every 32 KiB on average), and writes it to FILE as a .heapprofile that
+ * Chrome DevTools opens: where the garbage the collector pauses for comes from.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { EMITTER_DEFAULTS, encodeUsageEvent, type UsageEventRecord } from '@spendline/emitter';
 import type { BudgetStatus } from '../../../services/alerts/budget-alert-publisher.ts';
 import { buildHttpServer } from '../../../services/api/http-server.ts';
@@ -135,4 +142,17 @@ const handlers = {
 };
 export type GatewayProcessHandlers = typeof handlers;
 
-serve(handlers, () => app.close());
+const allocationProfile = process.env['BENCH_GATEWAY_ALLOC_PROFILE'];
+const profiler = allocationProfile ? new Session() : null;
+if (profiler) {
+  profiler.connect();
+  await profiler.post('HeapProfiler.startSampling', { samplingInterval: 32 * 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+}
+
+serve(handlers, async () => {
+  await app.close();
+  if (profiler && allocationProfile) {
+    const { profile } = await profiler.post('HeapProfiler.stopSampling');
+    writeFileSync(allocationProfile, JSON.stringify(profile));
+  }
+});
