@@ -23,32 +23,36 @@ export function extractUsage(provider: CatalogProvider, body: unknown, apiFlavor
     return { ok: false, reason: `unknown api_flavor ${JSON.stringify(apiFlavor)} for provider ${provider.id}; allowed: ${provider.extractors.map((e) => e.api_flavor).join(', ')}` };
   }
   if (!isObject(body)) return { ok: false, reason: 'the body must be a JSON object (the provider response or its usage object)' };
-  const rootNames = pathNames(extractor.root);
+  // Paths are named only in a reason: building them for every call would cost more than the extraction.
   const root = findRoot(body, extractor);
-  if (root === undefined) return { ok: false, reason: `missing value at ${rootNames}` };
-  if (!isObject(root)) return { ok: false, reason: `expected ${rootNames} to be an object` };
+  if (root === undefined) return { ok: false, reason: `missing value at ${pathNames(extractor.root)}` };
+  if (!isObject(root)) return { ok: false, reason: `expected ${pathNames(extractor.root)} to be an object` };
 
   const usage: Partial<Record<UsageKey, number>> = {};
   let found = 0;
   for (const mapping of extractor.mappings) {
-    const at = `${rootNames}.${pathNames(mapping.path)}`;
     const lookup = resolve(root, mapping.path);
     if (!lookup.found) {
-      if (mapping.required) return { ok: false, reason: `missing value at ${at}` };
+      if (mapping.required) return { ok: false, reason: `missing value at ${mappingPath(extractor.root, mapping.path)}` };
       continue;
     }
     const value = lookup.value;
     if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-      if (mapping.required) return { ok: false, reason: `expected ${at} to be a whole number, got ${JSON.stringify(value)}` };
+      if (mapping.required) return { ok: false, reason: `expected ${mappingPath(extractor.root, mapping.path)} to be a whole number, got ${JSON.stringify(value)}` };
       continue;
     }
-    if (value < 0) return { ok: false, reason: `${at} must not be negative, got ${value}` };
+    if (value < 0) return { ok: false, reason: `${mappingPath(extractor.root, mapping.path)} must not be negative, got ${value}` };
     usage[mapping.dest] = (usage[mapping.dest] ?? 0) + value;
     found += 1;
   }
-  if (found === 0) return { ok: false, reason: `no usage information found at ${rootNames}` };
+  if (found === 0) return { ok: false, reason: `no usage information found at ${pathNames(extractor.root)}` };
   const model = resolve(body, extractor.model_path);
   return { ok: true, usage, model: model.found && typeof model.value === 'string' ? model.value : null };
+}
+
+/** Where a mapping reads, for a reason: the root's path and the mapping's. */
+function mappingPath(root: PathData, path: PathData): string {
+  return `${pathNames(root)}.${pathNames(path)}`;
 }
 
 type Resolved = { found: true; value: unknown } | { found: false };
