@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest, Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
+import { request as httpRequest, Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import type { UsageEventRecord } from '@spendline/emitter/usage-event';
@@ -165,6 +165,8 @@ interface UpstreamTarget {
   readonly send: typeof httpRequest;
   /** Protocol, host, port, path with the upstream's query, and the agent. */
   readonly options: RequestOptions;
+  /** The Host header: the upstream's host, and its port unless the scheme's default. */
+  readonly host: string;
   /** The upstream credential as a header (name and value), if it takes one. */
   readonly credential: readonly [string, string] | null;
 }
@@ -183,6 +185,7 @@ function targetFor(upstream: Upstream, route: ProxyRoute): UpstreamTarget {
     target = {
       send: https ? httpsRequest : httpRequest,
       options: { ...urlToHttpOptions(url), method: 'POST', agent: https ? httpsAgent : httpAgent },
+      host: url.host,
       credential: upstream.credential ? [header, header === 'authorization' ? `Bearer ${upstream.credential}` : upstream.credential] : null,
     };
     byPath.set(route.path, target);
@@ -205,15 +208,17 @@ function withUsageAsked(raw: Buffer): Buffer {
 
 function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest, reply: FastifyReply, payload: Buffer, streaming: boolean, draft: UsageEventRecord, deps: ProxyDeps, caller: GatewayCaller): Promise<void> {
   const target = targetFor(upstream, route);
-  const headers: OutgoingHttpHeaders = {};
-  const received = request.headers;
-  for (const key in received) {
-    const value = received[key];
-    if (value !== undefined && !NOT_FORWARDED.has(key) && !key.startsWith(GATEWAY_HEADER_PREFIX)) headers[key] = value;
+  // The caller's headers as it sent them (names in its case, repeated ones repeated), as a flat list: Node writes
+  // such a list out as it is, where an object costs a validated setHeader per header. Host is then ours to give.
+  const received = request.raw.rawHeaders;
+  const headers: string[] = [];
+  for (let at = 0; at < received.length; at += 2) {
+    const name = received[at]!;
+    const lower = name.toLowerCase();
+    if (!NOT_FORWARDED.has(lower) && !lower.startsWith(GATEWAY_HEADER_PREFIX)) headers.push(name, received[at + 1]!);
   }
-  headers['content-length'] = payload.length;
-  headers['accept-encoding'] = 'identity';
-  if (target.credential) headers[target.credential[0]] = target.credential[1];
+  headers.push('host', target.host, 'content-length', String(payload.length), 'accept-encoding', 'identity');
+  if (target.credential) headers.push(target.credential[0], target.credential[1]);
   const options: RequestOptions = { ...target.options, headers };
   const tracker = streaming && route.stream ? new StreamUsage(route.stream) : null;
   const collected: Buffer[] = [];

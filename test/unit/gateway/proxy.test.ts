@@ -54,7 +54,7 @@ const resettingConnections = { opened: 0, dropped: 0 };
 let gateway: FastifyInstance;
 let base: string;
 const events: UsageEventRecord[] = [];
-const seen: { path: string; headers: IncomingHttpHeaders; body: Record<string, unknown>; text: string }[] = [];
+const seen: { path: string; headers: IncomingHttpHeaders; rawHeaders: string[]; body: Record<string, unknown>; text: string }[] = [];
 /** Sends the next chunk of a lockstep-model stream. */
 const lockstep: { next: (() => void) | null } = { next: null };
 
@@ -102,7 +102,7 @@ beforeAll(async () => {
     request.on('end', () => {
       const body = JSON.parse(text) as Record<string, unknown>;
       const path = request.url ?? '';
-      seen.push({ path, headers: request.headers, body, text });
+      seen.push({ path, headers: request.headers, rawHeaders: request.rawHeaders, body, text });
       const model = String(body['model']);
       if (model === 'busy-model') return void response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' }).end('{"error":{"message":"rate limited","type":"rate_limit_error"}}');
       if (model === 'slow-model') return void setTimeout(() => response.writeHead(200).end('{}'), 2_000);
@@ -194,6 +194,33 @@ const oneEvent = async () => {
 };
 
 describe('gateway proxy, non-streaming', () => {
+  it("sends the caller's own headers up as they came (case, repeats), with the upstream's host and credential instead of the caller's, and none of Spendline's", async () => {
+    const upstreamHost = `127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: ['Authorization', `Bearer ${KEY}`, 'Content-Type', 'application/json', 'X-Spendline-Feature', 'chat', 'X-Trace', 'a', 'X-Trace', 'b', 'Accept-Encoding', 'gzip', 'Host', 'gateway.example', 'OpenAI-Organization', 'org-1'],
+      }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      });
+      request.on('error', reject);
+      request.end(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
+    });
+    expect(status).toBe(200);
+    const raw = seen.at(-1)!.rawHeaders;
+    const pairs = Array.from({ length: raw.length / 2 }, (_, i) => [raw[2 * i]!, raw[2 * i + 1]!]);
+    const named = (name: string) => pairs.filter(([key]) => key.toLowerCase() === name).map(([, value]) => value);
+    expect(pairs.filter(([key]) => key === 'X-Trace')).toEqual([['X-Trace', 'a'], ['X-Trace', 'b']]);
+    expect(pairs).toContainEqual(['OpenAI-Organization', 'org-1']);
+    expect(named('host')).toEqual([upstreamHost]);
+    expect(named('authorization')).toEqual(['Bearer upstream-openai-secret']);
+    expect(named('accept-encoding')).toEqual(['identity']);
+    expect(named('content-length')).toHaveLength(1);
+    expect(pairs.filter(([key]) => key.toLowerCase().startsWith('x-spendline-'))).toEqual([]);
+    await oneEvent();
+  });
+
   it('forwards a chat completion with the upstream credential, returns its answer untouched, and records its usage', async () => {
     const response = await post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     expect(response.status).toBe(200);
