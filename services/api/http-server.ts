@@ -51,8 +51,11 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   // Every body Spendline takes is JSON: other media types get 415, not a string handed to a route.
   app.removeContentTypeParser('text/plain');
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Hooks every request passes through take a callback rather than return a promise: one promise and
+  // its microtasks fewer per hook on every request, which on the gateway's path is measurable.
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    done();
   });
 
   // Routes with a `docs` config are described at /docs, from the schemas they validate with.
@@ -60,16 +63,19 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   app.decorateRequest('dataScope', null);
   app.addHook('preHandler', checkReportFormat);
   app.addHook('preSerialization', reportAsCsv);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const role = request.routeOptions.config.role;
-    if (!role) return;
+    if (!role) return done();
     const decision = options.tokens.authorize(request.headers.authorization, role);
     if (!decision.ok) {
-      throw new HttpError(decision.status, decision.status === 401 ? 'unauthorized' : 'forbidden', decision.message, {
-        headers: decision.status === 401 ? { 'www-authenticate': 'Bearer realm="spendline"' } : {},
-      });
+      return done(
+        new HttpError(decision.status, decision.status === 401 ? 'unauthorized' : 'forbidden', decision.message, {
+          headers: decision.status === 401 ? { 'www-authenticate': 'Bearer realm="spendline"' } : {},
+        }),
+      );
     }
     request.dataScope = decision.scope;
+    done();
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

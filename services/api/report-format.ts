@@ -33,12 +33,13 @@ export async function reportAsCsv(request: FastifyRequest, reply: FastifyReply, 
 }
 
 /** Refuses an unknown ?format on a report before it runs (a hook, so the one error handler answers). */
-export async function checkReportFormat(request: FastifyRequest): Promise<void> {
-  if (!request.routeOptions.config.csv) return;
+export function checkReportFormat(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+  if (!request.routeOptions.config.csv) return done();
   const format = requestedFormat(request);
   if (format !== undefined && format !== 'json' && format !== 'csv') {
-    throw new HttpError(400, 'invalid_request', 'invalid report parameters', { issues: [{ path: 'format', message: 'must be json or csv' }] });
+    return done(new HttpError(400, 'invalid_request', 'invalid report parameters', { issues: [{ path: 'format', message: 'must be json or csv' }] }));
   }
+  done();
 }
 
 function requestedFormat(request: FastifyRequest): unknown {

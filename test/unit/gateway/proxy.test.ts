@@ -209,7 +209,7 @@ describe('gateway proxy, non-streaming', () => {
     });
     expect(status).toBe(200);
     const raw = seen.at(-1)!.rawHeaders;
-    const pairs = Array.from({ length: raw.length / 2 }, (_, i) => [raw[2 * i]!, raw[2 * i + 1]!]);
+    const pairs = Array.from({ length: raw.length / 2 }, (_, i): [string, string] => [raw[2 * i]!, raw[2 * i + 1]!]);
     const named = (name: string) => pairs.filter(([key]) => key.toLowerCase() === name).map(([, value]) => value);
     expect(pairs.filter(([key]) => key === 'X-Trace')).toEqual([['X-Trace', 'a'], ['X-Trace', 'b']]);
     expect(pairs).toContainEqual(['OpenAI-Organization', 'org-1']);
