@@ -66,6 +66,7 @@ import { priceUsageEvent } from '../../services/pricing/price-usage-event.ts';
 import { PricingEngine } from '../../services/pricing/pricing-engine.ts';
 import { BUNDLED_PRICE_CATALOG, PROJECT_ROOT, SQL_DIR } from '../../services/project-paths.ts';
 import { toUsageRow, USAGE_EVENTS_TABLE, type UsageRow } from '../../services/sink/usage-row.ts';
+import { seededRandom } from '../support/seeded-random.ts';
 
 const env = process.env;
 const EVENTS = Number(env['BENCH_EVENTS'] ?? 10_000_000);
@@ -92,14 +93,7 @@ const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness (mulberry32), so every run loads the same month.
 
-let seed = SEED >>> 0;
-function random(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const random = seededRandom(SEED);
 const below = (n: number) => Math.floor(random() * n);
 const pick = <T>(items: readonly T[]): T => items[below(items.length)]!;
 

@@ -4,17 +4,7 @@
  * clean traffic rises and falls through the day like real traffic does.
  */
 
-/** Pseudo-random numbers in [0, 1); the same seed gives the same sequence. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../../support/seeded-random.ts';
 
 /** Traffic level by UTC hour of day: 0.2 at 04:00, 1 at 16:00. */
 export function diurnal(hourOfDay: number): number {
