@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildUsageEvent, type UsageEventInput } from '../src/build-usage-event.ts';
-import { TOKEN_FIELDS } from '../src/usage-event.ts';
+import { TOKEN_FIELDS, usageEventRecord } from '../src/usage-event.ts';
 import { FULL_RECORD } from './fixtures/usage-event-record.ts';
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -48,6 +48,11 @@ describe('buildUsageEvent', () => {
   it('keeps what is given: a full record comes back unchanged, occurred_at as epoch ms', () => {
     expect(buildUsageEvent(FULL_RECORD, { now: NOW })).toEqual({ ok: true, event: FULL_RECORD });
     expect(buildUsageEvent({ ...MINIMAL, occurred_at: STARTED.getTime() }, { now: NOW })).toMatchObject({ ok: true, event: { occurred_at: STARTED.getTime() } });
+  });
+
+  it("lays the event out in the record's field order whatever the input's, so its JSON is the JSON of what Spendline decodes", () => {
+    const built = buildUsageEvent({ team: 'search', output_tokens: 3, model: 'gpt-4o-mini', tags: { a: 'b' }, provider: 'openai', occurred_at: NOW - 1000, input_tokens: 7 }, { now: NOW });
+    expect(built.ok && Object.keys(built.event)).toEqual(Object.keys(usageEventRecord.shape));
   });
 
   it('writes a provider usage object as its JSON text', () => {
