@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest, Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { urlToHttpOptions } from 'node:url';
-import type { UsageEventRecord } from '@spendline/emitter/usage-event';
+import { usageEventWithDefaults, type UsageEventRecord } from '@spendline/emitter/usage-event';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { attributeEvent } from '../attribution/attribute-event.ts';
 import type { PolicySource } from '../attribution/policy-source.ts';
@@ -350,42 +350,12 @@ function bearer(headers: IncomingHttpHeaders): string | null {
 }
 
 function eventDraft(route: ProxyRoute, model: string, caller: GatewayCaller, fields: Partial<UsageEventRecord>, gatewayId: string, started: number): UsageEventRecord {
-  return {
-    event_id: randomUUID(),
-    occurred_at: started,
-    provider: route.api,
-    model,
-    api_flavor: route.flavor,
-    operation: route.operation,
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_tokens: 0,
-    cache_write_tokens: 0,
-    reasoning_tokens: 0,
-    input_audio_tokens: 0,
-    cache_audio_read_tokens: 0,
-    output_audio_tokens: 0,
-    provider_usage: null,
-    latency_ms: null,
-    ttft_ms: null,
-    status: 'ok',
-    error_code: null,
-    tenant_id: null,
-    cost_center: null,
-    team: null,
-    feature: null,
-    environment: null,
-    user_id: null,
-    session_id: null,
-    agent_run_id: null,
-    api_key_id: caller.keyId,
-    tags: {},
-    gateway_id: gatewayId,
-    reported_cost: null,
-    trace_id: null,
-    span_id: null,
-    ...fields,
-  };
+  const draft = usageEventWithDefaults({ event_id: randomUUID(), occurred_at: started, provider: route.api, model });
+  draft.api_flavor = route.flavor;
+  draft.operation = route.operation;
+  draft.api_key_id = caller.keyId;
+  draft.gateway_id = gatewayId;
+  return Object.assign(draft, fields);
 }
 
 interface CallOutcome {

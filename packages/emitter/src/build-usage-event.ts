@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { checkUsageEvent, type EncodeOptions } from './encode-usage-event.ts';
 import type { FieldIssue } from './field-issues.ts';
-import { ATTRIBUTION_FIELDS, TOKEN_FIELDS, spanEventId, usageEventRecord, type UsageEventRecord } from './usage-event.ts';
+import { TOKEN_FIELDS, spanEventId, usageEventWithDefaults, type UsageEventRecord } from './usage-event.ts';
 
 type TokenField = (typeof TOKEN_FIELDS)[number];
 /** Fields whose absence is null in the record. */
@@ -31,10 +31,8 @@ export type UsageEventInput = Pick<UsageEventRecord, 'provider' | 'model'> & {
 
 export type BuildResult = { readonly ok: true; readonly event: UsageEventRecord } | { readonly ok: false; readonly issues: readonly FieldIssue[] };
 
-const RECORD_FIELD_ORDER = Object.keys(usageEventRecord.shape);
-
-/** Nullable record fields other than provider_usage: absent means null. */
-const NULL_DEFAULTS = ['api_flavor', 'latency_ms', 'ttft_ms', 'error_code', ...ATTRIBUTION_FIELDS, 'gateway_id', 'reported_cost', 'trace_id', 'span_id'] as const;
+/** Fields buildUsageEvent sets itself from the input (provider_usage after it). */
+const SET_ABOVE = new Set(['event_id', 'occurred_at', 'provider', 'model', 'provider_usage']);
 
 /**
  * Builds a complete usage event record from what a gateway knows, filling the
@@ -58,20 +56,23 @@ const NULL_DEFAULTS = ['api_flavor', 'latency_ms', 'ttft_ms', 'error_code', ...A
 export function buildUsageEvent(input: UsageEventInput, options: EncodeOptions = {}): BuildResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return { ok: false, issues: [{ path: '', message: 'must be an object' }] };
   const occurredAt = epochMillis(input.occurred_at);
-  // The record's own field order (the Avro schema's), so the event reads as Spendline reads it back; anything else
-  // the input carries follows, for the check to name as unknown.
   const given = input as Record<string, unknown>;
-  const record: Record<string, unknown> = {};
-  for (const field of RECORD_FIELD_ORDER) record[field] = given[field];
-  for (const key of Object.keys(given)) if (!Object.hasOwn(record, key)) record[key] = given[key];
-  for (const field of NULL_DEFAULTS) record[field] ??= null;
-  for (const field of TOKEN_FIELDS) record[field] ??= 0;
-  record['operation'] ??= 'chat';
-  record['status'] ??= 'ok';
-  record['tags'] ??= {};
+  // The record's own field order (the Avro schema's), so the event reads as Spendline reads it back.
+  const record = usageEventWithDefaults({
+    event_id: input.event_id ?? defaultEventId(input),
+    occurred_at: occurredAt ?? 0,
+    provider: input.provider,
+    model: input.model,
+  }) as unknown as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (SET_ABOVE.has(key)) continue;
+    const value = given[key];
+    // A field the record does not have is kept, for the check to name (defined, not assigned: "__proto__" stays a
+    // field); an absent (or null) value keeps the default.
+    if (!Object.hasOwn(record, key)) Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+    else if (value !== undefined && value !== null) record[key] = value;
+  }
   record['provider_usage'] = providerUsageText(input.provider_usage);
-  record['event_id'] ??= defaultEventId(input);
-  record['occurred_at'] = occurredAt ?? 0;
   const checked = checkUsageEvent(record, options.now ?? Date.now(), options.maxFutureSkewMs);
   if (occurredAt === null) {
     const others = checked.ok ? [] : checked.issues.filter((issue) => issue.path !== 'occurred_at');

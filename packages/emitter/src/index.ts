@@ -28,6 +28,7 @@ export {
   TOKEN_FIELDS,
   spanEventId,
   usageEventRecord,
+  usageEventWithDefaults,
   withCallIdentity,
   type AttributionField,
   type UsageEventRecord,

@@ -209,6 +209,50 @@ function checkConsistency(event: UsageEventRecord, ctx: z.RefinementCtx): void {
   }
 }
 
+/**
+ * A complete usage event record from the four fields every event needs, every
+ * other field at its default — no tokens, no timings, 'chat', 'ok', no
+ * attribution, no tags — in the record's field order: the start a producer
+ * fills in for one call.
+ */
+export function usageEventWithDefaults(required: Pick<UsageEventRecord, 'event_id' | 'occurred_at' | 'provider' | 'model'>): UsageEventRecord {
+  return {
+    event_id: required.event_id,
+    occurred_at: required.occurred_at,
+    provider: required.provider,
+    model: required.model,
+    api_flavor: null,
+    operation: 'chat',
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_read_tokens: 0,
+    cache_write_tokens: 0,
+    reasoning_tokens: 0,
+    input_audio_tokens: 0,
+    cache_audio_read_tokens: 0,
+    output_audio_tokens: 0,
+    provider_usage: null,
+    latency_ms: null,
+    ttft_ms: null,
+    status: 'ok',
+    error_code: null,
+    tenant_id: null,
+    cost_center: null,
+    team: null,
+    feature: null,
+    environment: null,
+    user_id: null,
+    session_id: null,
+    agent_run_id: null,
+    api_key_id: null,
+    tags: {},
+    gateway_id: null,
+    reported_cost: null,
+    trace_id: null,
+    span_id: null,
+  };
+}
+
 /** The event_id of a call identified by its span: the same whichever path (OTLP, a callback, POST /v1/events, Avro) brought it. */
 export function spanEventId(traceId: string, spanId: string): string {
   return `span-${traceId}-${spanId}`;

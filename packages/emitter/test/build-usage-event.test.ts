@@ -88,6 +88,15 @@ describe('buildUsageEvent', () => {
   it('names fields the event does not have', () => {
     const misspelt = { ...MINIMAL, input_token: 5 } as UsageEventInput;
     expect(buildUsageEvent(misspelt, { now: NOW })).toEqual({ ok: false, issues: [{ path: 'input_token', message: 'is not a usage event field' }] });
+    // A "__proto__" key of parsed JSON is a field like any other, not the event's prototype.
+    const parsed = { ...MINIMAL, ...(JSON.parse('{"__proto__": {"team": "x"}, "nothing": null}') as object) } as UsageEventInput;
+    expect(buildUsageEvent(parsed, { now: NOW })).toEqual({
+      ok: false,
+      issues: [
+        { path: '__proto__', message: 'is not a usage event field' },
+        { path: 'nothing', message: 'is not a usage event field' },
+      ],
+    });
   });
 
   it.each([
