@@ -6,7 +6,7 @@ import { z } from 'zod';
 /**
  * The attribution policy, as code: a JSON file kept in version control that
  * says how an event's owner is resolved and what happens when it cannot be.
- * README.md (Attribution) describes the format, deploy/attribution-policy.example.json shows it; this module validates it and
+ * docs/attribution.md describes the format, deploy/attribution-policy.example.json shows it; this module validates it and
  * compiles it into plain predicates the enricher runs per event.
  */
 

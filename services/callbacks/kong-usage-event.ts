@@ -17,7 +17,7 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 /**
  * One Kong log entry as a usage event (JSON form), or `ignored` when the
  * request was not a model call (no AI Proxy statistics: http-log logs every
- * route it is enabled on). Exact rules, each in the README's callback section:
+ * route it is enabled on). Exact rules, each in docs/sending-usage.md (gateway callbacks):
  * - event_id: `request.id` (Kong's id of the request), so a batch the plugin's
  *   queue sends again counts once;
  * - tokens from `ai.proxy.usage`, parts inside totals; an AI Semantic Cache hit

@@ -8,7 +8,7 @@ export const REPORTS = ['cost', 'chargeback', 'reconciliation', 'attribution-qua
  * report on the running Spendline and prints it. Every `--param value` becomes
  * the report's query parameter of that name (dashes read as underscores:
  * --group-by team,model is group_by=team,model), so each report takes exactly
- * the parameters its endpoint does (README, Reports), validated there.
+ * the parameters its endpoint does (docs/reports.md), validated there.
  */
 export async function runReportCommand(args: readonly string[], config: SpendlineConfig): Promise<number> {
   const [name, ...rest] = args;

@@ -86,20 +86,20 @@ const envSchema = z.object({
   /** Contracts file (negotiated prices, discounts, self-hosted models). Unset: list prices only. */
   SPENDLINE_CONTRACTS_FILE: z.string().min(1).optional(),
 
-  /** Attribution policy file (JSON; see README.md, Attribution), reloaded when it changes. Unset: the built-in policy (normalization only). */
+  /** Attribution policy file (JSON; see docs/attribution.md), reloaded when it changes. Unset: the built-in policy (normalization only). */
   SPENDLINE_ATTRIBUTION_POLICY: z.string().min(1).optional(),
 
-  /** Shared-cost allocation rules for chargeback (JSON; see README.md, Chargeback), reloaded when they change. Unset: nothing shared. */
+  /** Shared-cost allocation rules for chargeback (JSON; see docs/reports.md, Chargeback), reloaded when they change. Unset: nothing shared. */
   SPENDLINE_ALLOCATION_FILE: z.string().min(1).optional(),
 
-  /** Notification channels for alerts (JSON; see README.md, Budgets). Unset: alerts are recorded, nobody is told. */
+  /** Notification channels for alerts (JSON; see docs/budgets.md). Unset: alerts are recorded, nobody is told. */
   SPENDLINE_CHANNELS_FILE: z.string().min(1).optional(),
   /** Budgets as code (JSON {"budgets": [...]}), synced into the stored budgets when it changes. Unset: budgets come from the API only. */
   SPENDLINE_BUDGETS_FILE: z.string().min(1).optional(),
   /** When budgets are evaluated and their alerts published: a node-cron expression with seconds. */
   BUDGET_EVALUATION_SCHEDULE: z.string().min(1).default('*/10 * * * * *'),
   NOTIFIER_GROUP_ID: z.string().min(1).default('spendline-notifier'),
-  /** Anomaly and drift detection settings (JSON; see README.md, Anomaly detection). Unset: the defaults. */
+  /** Anomaly and drift detection settings (JSON; see docs/anomaly-detection.md). Unset: the defaults. */
   SPENDLINE_DETECTION_FILE: z.string().min(1).optional(),
   /** When the minute detectors run (node-cron with seconds): just after each minute closes and its events are stored. */
   DETECTION_MINUTE_SCHEDULE: z.string().min(1).default('35 * * * * *'),

@@ -52,7 +52,7 @@ export const TOKEN_FIELDS = [
 
 /**
  * Who a call's cost belongs to. Each is a nullable field of the event, sent by
- * the gateway (or filled by the attribution policy); README.md (Attribution) says
+ * the gateway (or filled by the attribution policy); Spendline's docs/attribution.md says
  * what each means. Free tags come on top.
  */
 export const ATTRIBUTION_FIELDS = ['tenant_id', 'cost_center', 'team', 'feature', 'environment', 'user_id', 'session_id', 'agent_run_id', 'api_key_id'] as const;
