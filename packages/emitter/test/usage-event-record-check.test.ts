@@ -163,10 +163,34 @@ describe('isWellFormedUsageEventRecord', () => {
 });
 
 describe('checkUsageEventRecord', () => {
-  it('returns a well-formed record itself, not a copy', () => {
-    const checked = checkUsageEventRecord(VALID_BASE);
-    expect(checked).toEqual({ ok: true, value: VALID_BASE });
-    expect(checked.ok && checked.value).toBe(VALID_BASE);
+  it("answers what zod's parse would: a plain copy in the record's field order, the caller's tags not shared", () => {
+    const given = { ...VALID_BASE, tags: { ...VALID_BASE.tags } };
+    const checked = checkUsageEventRecord(given);
+    const parsed = validate(usageEventRecord, given);
+    expect(checked).toEqual(parsed);
+    expect(checked.ok && Object.keys(checked.value)).toEqual(Object.keys(usageEventRecord.shape));
+    expect(checked.ok && checked.value).not.toBe(given);
+    expect(checked.ok && checked.value.tags).not.toBe(given.tags);
+  });
+
+  it('reads each field once, whether own, inherited or a getter, as zod does', () => {
+    let reads = 0;
+    // Fields inherited from a prototype, event_id a getter with a different answer on each read:
+    // what was checked must be what comes back.
+    const { event_id: _unused, ...inherited } = VALID_BASE;
+    const prototype = Object.defineProperty({ ...inherited }, 'event_id', { get: () => (++reads === 1 ? 'evt-getter' : 'has space') });
+    const instance = Object.create(prototype) as object;
+    const checked = checkUsageEventRecord(instance);
+    expect(checked).toEqual({ ok: true, value: { ...VALID_BASE, event_id: 'evt-getter' } });
+    expect(reads).toBe(1);
+  });
+
+  it('refuses tags zod would not take as a record, such as one with a constructor of its own', () => {
+    const hidden = Object.defineProperty({ region: 'eu' }, 'constructor', { value: function Tags() {}, enumerable: false });
+    const event = { ...VALID_BASE, tags: hidden };
+    expect(zodAccepts(event)).toBe(false);
+    expect(isWellFormedUsageEventRecord(event)).toBe(false);
+    expect(checkUsageEventRecord(event).ok).toBe(false);
   });
 
   it("names every field at fault with zod's messages", () => {
