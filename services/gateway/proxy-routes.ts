@@ -76,6 +76,10 @@ export interface ProxyDeps {
 
 /** Headers that belong to one hop, or carry credentials and attribution that stay here. */
 const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'authorization', 'x-api-key', 'api-key', 'accept-encoding']);
+/** Request headers Node keeps only the first of (the rest it drops), each with its bit for a per-call mask. */
+const SINGLE_HEADERS = new Map(
+  ['content-type', 'user-agent', 'referer', 'from', 'if-modified-since', 'if-unmodified-since', 'max-forwards', 'retry-after', 'etag', 'last-modified', 'server', 'age', 'expires', 'location'].map((name, bit) => [name, 1 << bit]),
+);
 const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-authenticate', 'trailer', 'upgrade']);
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 512 });
@@ -165,10 +169,14 @@ interface UpstreamTarget {
   readonly send: typeof httpRequest;
   /** Protocol, host, port, path with the upstream's query, and the agent. */
   readonly options: RequestOptions;
-  /** The Host header: the upstream's host, and its port unless the scheme's default. */
-  readonly host: string;
-  /** The upstream credential as a header (name and value), if it takes one. */
-  readonly credential: readonly [string, string] | null;
+  /**
+   * The headers the gateway gives every call, as a flat [name, value, ...] list:
+   * Host (the upstream's host, and its port unless the scheme's default), the
+   * upstream credential if it takes one, and Basic authorization from a base
+   * URL's user and password unless the credential is the authorization header
+   * (what Node adds itself when headers are an object, not a list).
+   */
+  readonly ownHeaders: readonly string[];
 }
 
 const targets = new WeakMap<Upstream, Map<string, UpstreamTarget>>();
@@ -182,12 +190,11 @@ function targetFor(upstream: Upstream, route: ProxyRoute): UpstreamTarget {
     for (const [key, value] of Object.entries(upstream.query ?? {})) url.searchParams.set(key, value);
     const https = url.protocol === 'https:';
     const header = upstream.auth_header ?? (upstream.api === 'anthropic' ? 'x-api-key' : 'authorization');
-    target = {
-      send: https ? httpsRequest : httpRequest,
-      options: { ...urlToHttpOptions(url), method: 'POST', agent: https ? httpsAgent : httpAgent },
-      host: url.host,
-      credential: upstream.credential ? [header, header === 'authorization' ? `Bearer ${upstream.credential}` : upstream.credential] : null,
-    };
+    const { auth, ...options } = urlToHttpOptions(url);
+    const ownHeaders = ['host', url.host];
+    if (upstream.credential) ownHeaders.push(header, header === 'authorization' ? `Bearer ${upstream.credential}` : upstream.credential);
+    if (auth && !(upstream.credential && header === 'authorization')) ownHeaders.push('authorization', `Basic ${Buffer.from(auth).toString('base64')}`);
+    target = { send: https ? httpsRequest : httpRequest, options: { ...options, method: 'POST', agent: https ? httpsAgent : httpAgent }, ownHeaders };
     byPath.set(route.path, target);
   }
   return target;
@@ -212,13 +219,20 @@ function forward(route: ProxyRoute, upstream: Upstream, request: FastifyRequest,
   // such a list out as it is, where an object costs a validated setHeader per header. Host is then ours to give.
   const received = request.raw.rawHeaders;
   const headers: string[] = [];
+  let sent = 0;
   for (let at = 0; at < received.length; at += 2) {
     const name = received[at]!;
     const lower = name.toLowerCase();
-    if (!NOT_FORWARDED.has(lower) && !lower.startsWith(GATEWAY_HEADER_PREFIX)) headers.push(name, received[at + 1]!);
+    if (NOT_FORWARDED.has(lower) || lower.startsWith(GATEWAY_HEADER_PREFIX)) continue;
+    const single = SINGLE_HEADERS.get(lower);
+    if (single !== undefined) {
+      // Only the first, as the gateway itself read it (Node keeps the first of these), so the upstream cannot act on another.
+      if (sent & single) continue;
+      sent |= single;
+    }
+    headers.push(name, received[at + 1]!);
   }
-  headers.push('host', target.host, 'content-length', String(payload.length), 'accept-encoding', 'identity');
-  if (target.credential) headers.push(target.credential[0], target.credential[1]);
+  headers.push(...target.ownHeaders, 'content-length', String(payload.length), 'accept-encoding', 'identity');
   const options: RequestOptions = { ...target.options, headers };
   const tracker = streaming && route.stream ? new StreamUsage(route.stream) : null;
   const collected: Buffer[] = [];

@@ -153,6 +153,7 @@ beforeAll(async () => {
     gatewayId: 'gw-test',
     modelRules: [{ team: ['search'], environment: ['prod'], deny_models: ['o1*'] }],
     upstreams: [
+      { name: 'mock-basic', api: 'openai', provider: 'openai', base_url: upstreamBase.replace('http://', 'http://proxy-user:p%40ss@'), models: ['basic-*'], timeout_ms: 500, credential: null },
       { name: 'mock-resetting', api: 'openai', provider: 'openai', base_url: `http://127.0.0.1:${(resetting.address() as AddressInfo).port}/v1`, models: ['resetting-*'], timeout_ms: 500, credential: null },
       { name: 'mock-openai', api: 'openai', provider: 'openai', base_url: upstreamBase, models: ['*'], timeout_ms: 500, credential: 'upstream-openai-secret' },
       { name: 'mock-anthropic', api: 'anthropic', provider: 'anthropic', base_url: upstreamBase, models: ['claude-*'], timeout_ms: 500, credential: 'upstream-anthropic-secret' },
@@ -199,7 +200,7 @@ describe('gateway proxy, non-streaming', () => {
     const status = await new Promise<number>((resolve, reject) => {
       const request = httpRequest(`${base}/v1/chat/completions`, {
         method: 'POST',
-        headers: ['Authorization', `Bearer ${KEY}`, 'Content-Type', 'application/json', 'X-Spendline-Feature', 'chat', 'X-Trace', 'a', 'X-Trace', 'b', 'Accept-Encoding', 'gzip', 'Host', 'gateway.example', 'OpenAI-Organization', 'org-1'],
+        headers: ['Authorization', `Bearer ${KEY}`, 'Content-Type', 'application/json', 'X-Spendline-Feature', 'chat', 'X-Trace', 'a', 'X-Trace', 'b', 'Accept-Encoding', 'gzip', 'Host', 'gateway.example', 'OpenAI-Organization', 'org-1', 'User-Agent', 'sdk/1', 'content-type', 'text/plain', 'User-Agent', 'other/2'],
       }, (response) => {
         response.resume();
         response.on('end', () => resolve(response.statusCode ?? 0));
@@ -217,7 +218,17 @@ describe('gateway proxy, non-streaming', () => {
     expect(named('authorization')).toEqual(['Bearer upstream-openai-secret']);
     expect(named('accept-encoding')).toEqual(['identity']);
     expect(named('content-length')).toHaveLength(1);
+    // Of the headers Node keeps only the first of, only the first goes up: the upstream reads what the gateway read.
+    expect(named('content-type')).toEqual(['application/json']);
+    expect(named('user-agent')).toEqual(['sdk/1']);
     expect(pairs.filter(([key]) => key.toLowerCase().startsWith('x-spendline-'))).toEqual([]);
+    await oneEvent();
+  });
+
+  it("sends Basic authorization from the user and password of an upstream's base URL", async () => {
+    const response = await post('/v1/chat/completions', { model: 'basic-model', messages: [{ role: 'user', content: 'hi' }] });
+    expect(response.status).toBe(200);
+    expect(seen.at(-1)!.headers['authorization']).toBe(`Basic ${Buffer.from('proxy-user:p@ss').toString('base64')}`);
     await oneEvent();
   });
 
