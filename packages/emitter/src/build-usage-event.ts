@@ -57,7 +57,7 @@ export function buildUsageEvent(input: UsageEventInput, options: EncodeOptions =
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return { ok: false, issues: [{ path: '', message: 'must be an object' }] };
   const occurredAt = epochMillis(input.occurred_at);
   const given = input as Record<string, unknown>;
-  // The record's own field order (the Avro schema's), so the event reads as Spendline reads it back.
+  // The defaults, then what the input gives (the check hands back a plain copy in the record's field order).
   const record = usageEventWithDefaults({
     event_id: input.event_id ?? defaultEventId(input),
     occurred_at: occurredAt ?? 0,

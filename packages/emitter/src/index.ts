@@ -17,7 +17,7 @@ export { EMITTER_DEFAULTS, type EmitterTunables, type KafkaConnection, type Usag
 export { SPILL_FILE_NAME } from './emitter/spill-file.ts';
 export { UsageEmitter } from './emitter/usage-emitter.ts';
 export type { FieldIssue } from './field-issues.ts';
-export { checkUsageEventRecord, isWellFormedUsageEventRecord } from './usage-event-record-check.ts';
+export { checkUsageEventRecord } from './usage-event-record-check.ts';
 export { silentLogger, stderrLogger, type Logger } from './logger.ts';
 export { USAGE_EVENT_SCHEMA_NAME, usageEventRegistry } from './avro/usage-event-schema.ts';
 export {
